@@ -62,8 +62,7 @@ start_dockerd() {
   [[ $EUID -eq 0 ]] || die "the Docker daemon is not running and this is not root: start Docker, then re-run."
   log "starting dockerd (no systemd here); log: /var/log/examday-dockerd.log"
   setsid dockerd >/var/log/examday-dockerd.log 2>&1 </dev/null &
-  local i
-  for i in $(seq 1 60); do
+  for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && return
     sleep 1
   done

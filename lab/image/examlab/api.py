@@ -119,7 +119,7 @@ class App:
         return 200, {"status": status, "checks": checks, "request_id": req.request_id}
 
     def prometheus(self, req):
-        active, _ = self.flags.exam_mode()
+        active = self.flags.exam_mode()[0]
         gauges = {
             "db_pool_in_use": self.pool.in_use,
             "db_pool_peak_in_use": self.pool.peak_in_use,

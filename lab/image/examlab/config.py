@@ -6,19 +6,22 @@ import socket
 from dataclasses import dataclass, field
 
 
-def env_bool(name: str, default: bool = False, environ=os.environ) -> bool:
+def env_bool(name: str, default: bool = False, environ=None) -> bool:
+    environ = os.environ if environ is None else environ
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     return raw.strip().strip('"').strip("'").lower() in ("1", "true", "yes", "on")
 
 
-def env_int(name: str, default: int, environ=os.environ) -> int:
+def env_int(name: str, default: int, environ=None) -> int:
+    environ = os.environ if environ is None else environ
     raw = environ.get(name, "").strip().strip('"')
     return int(raw) if raw else default
 
 
-def env_float(name: str, default: float, environ=os.environ) -> float:
+def env_float(name: str, default: float, environ=None) -> float:
+    environ = os.environ if environ is None else environ
     raw = environ.get(name, "").strip().strip('"')
     return float(raw) if raw else default
 
@@ -59,8 +62,8 @@ class Config:
     replica: str = field(default_factory=socket.gethostname)
 
     @classmethod
-    def from_env(cls, environ=os.environ) -> "Config":
-        e = environ
+    def from_env(cls, environ=None) -> "Config":
+        e = os.environ if environ is None else environ
         return cls(
             db_host=e.get("DB_HOST", "postgres"),
             db_port=env_int("DB_PORT", 5432, e),

@@ -39,50 +39,67 @@ class Pool:
             application_name=self.application_name, connect_timeout=3,
         )
 
+    def _checkout(self):
+        with self._lock:
+            self.in_use += 1
+            self.peak_in_use = max(self.peak_in_use, self.in_use)
+            conn = self._idle.pop() if self._idle else None
+        if conn is None or conn.closed:
+            try:
+                conn = self._connect()
+            except Exception:
+                self._checkin(None)
+                raise
+        return conn
+
+    def _checkin(self, conn) -> None:
+        with self._lock:
+            self.in_use -= 1
+            if conn is not None and not conn.closed and len(self._idle) < self.size:
+                self._idle.append(conn)
+                conn = None
+        if conn is not None and not conn.closed:
+            conn.close()
+        self._slots.release()
+
     @contextlib.contextmanager
     def connection(self, timeout: float | None = None):
         if not self._slots.acquire(timeout=self.cfg.db_pool_timeout if timeout is None else timeout):
             raise PoolTimeout("database pool exhausted")
-        conn = None
-        with self._lock:
-            self.in_use += 1
-            self.peak_in_use = max(self.peak_in_use, self.in_use)
-            if self._idle:
-                conn = self._idle.pop()
-        broken = False
+        conn = self._checkout()
+        keep = True
         try:
-            if conn is None or conn.closed:
-                conn = self._connect()
             yield conn
             if conn.status != psycopg2.extensions.STATUS_READY:
                 conn.rollback()
         except (psycopg2.OperationalError, psycopg2.InterfaceError):
-            broken = True
+            keep = False
             raise
         except Exception:
-            if conn is not None and not conn.closed:
-                try:
-                    conn.rollback()
-                except psycopg2.Error:
-                    broken = True
+            try:
+                conn.rollback()
+            except psycopg2.Error:
+                keep = False
             raise
         finally:
-            with self._lock:
-                self.in_use -= 1
-                if conn is not None and not broken and not conn.closed and len(self._idle) < self.size:
-                    self._idle.append(conn)
-                    conn = None
-            if conn is not None and not conn.closed:
+            if not keep:
                 conn.close()
-            self._slots.release()
+            self._checkin(conn)
 
     @contextlib.contextmanager
     def transaction(self, timeout: float | None = None):
-        """A connection in one transaction: committed on success, rolled back on any error."""
+        """A cursor in one transaction: committed on success, rolled back on any error."""
         with self.connection(timeout) as conn:
-            with conn:
-                with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                    yield cur
+            cur = conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+            try:
+                yield cur
+                conn.commit()
+            except BaseException:
+                if not conn.closed:
+                    conn.rollback()
+                raise
+            finally:
+                cur.close()
 
 
 def execute(cur, sql: str, params=None, cfg=None, request_id: str | None = None):
