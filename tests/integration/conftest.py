@@ -1,0 +1,171 @@
+"""Integration fixtures: the lab on the real Docker engine, deployed by the project's own playbook.
+
+Every container touched here belongs to the lab's compose project, which these tests (through
+playbooks/lab.yml) started; containers are addressed by id, found by compose labels."""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import docker
+import psycopg
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+API = "http://127.0.0.1:18080"
+PROJECT = "exam_platform"
+COHORT_DOMAIN = "cohort.examday.invalid"
+
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+class Lab:
+    def __init__(self):
+        self.api = API
+        self.docker = docker.from_env()
+        self._ips = itertools.count(1)
+        self._students = itertools.count(1)
+        self.http = requests.Session()
+
+    # ------------------------------------------------------------ control
+    def playbook(self, playbook: str, *args: str, check: bool = True, env: dict | None = None):
+        cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventories", "local"),
+               os.path.join(ROOT, "playbooks", playbook), *args]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, **(env or {})})
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{playbook} failed (rc {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+        return proc
+
+    def set_defects(self, *defects: str) -> None:
+        self.playbook("lab.yml", "-e", json.dumps({"lab_defects": list(defects)}))
+        self.wait_ready()
+
+    def compose(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([os.path.join(ROOT, "examday"), "compose", *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=300, check=True)
+
+    def containers(self, service: str, all_states: bool = False) -> list:
+        found = self.docker.containers.list(all=all_states, filters={"label": [
+            f"com.docker.compose.project={PROJECT}", f"com.docker.compose.service={service}"]})
+        return sorted(found, key=lambda c: c.name)
+
+    def logs_since(self, container, since: float) -> list[dict]:
+        out = []
+        for line in container.logs(since=int(since), stdout=True, stderr=False).decode().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
+
+    def wait_ready(self, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = self.http.get(f"{self.api}/v1/ready", timeout=3).json()
+                if last.get("status") == "ok":
+                    return last
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(0.25)
+        raise AssertionError(f"lab not ready by body within {timeout}s: {last}")
+
+    # ------------------------------------------------------------ data
+    def secret(self, name: str) -> str:
+        with open(os.path.join(ROOT, ".lab", "secrets", name), encoding="utf-8") as fh:
+            return fh.read().strip()
+
+    def sql(self, query: str, params=None) -> list[tuple]:
+        with psycopg.connect(host="127.0.0.1", port=15432, dbname="exam_platform", user="exam_user",
+                             password=self.secret("db_password"), autocommit=True,
+                             application_name="examday_tests") as conn:
+            cur = conn.execute(query, params)
+            return cur.fetchall() if cur.description else []
+
+    # ------------------------------------------------------------ API
+    def next_ip(self) -> str:
+        """A distinct client address per login (X-Forwarded-For, trusted behind the lab's edge), so
+        the per-IP login limit (5/min) does not throttle a cohort; TEST-NET-3 addresses only."""
+        n = next(self._ips)
+        return f"203.0.113.{n % 250 + 1}" if n < 250 else f"198.51.100.{n % 250 + 1}"
+
+    def next_student(self) -> tuple[str, str]:
+        return f"student{next(self._students):05d}@{COHORT_DOMAIN}", self.secret("cohort_password")
+
+    def post(self, path: str, body=None, token: str | None = None, headers: dict | None = None, **kw):
+        hdrs = {"Authorization": f"Bearer {token}"} if token else {}
+        hdrs.update(headers or {})
+        return self.http.post(f"{self.api}{path}", json=body, headers=hdrs, timeout=kw.pop("timeout", 15), **kw)
+
+    def get(self, path: str, token: str | None = None, **kw):
+        hdrs = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.http.get(f"{self.api}{path}", headers=hdrs, timeout=kw.pop("timeout", 15), **kw)
+
+    def login(self, email: str | None = None, password: str | None = None) -> dict:
+        if email is None:
+            email, password = self.next_student()
+        resp = self.post("/v1/auth/login", {"email": email, "password": password},
+                         headers={"X-Forwarded-For": self.next_ip()})
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def token(self, email: str | None = None, password: str | None = None) -> str:
+        return self.login(email, password)["tokens"]["access_token"]
+
+    def admin_token(self) -> str:
+        return self.token("admin@lab.examday.invalid", self.secret("admin_password"))
+
+    def new_session(self, token: str, count: int = 5) -> dict:
+        resp = self.post("/v1/sessions", {"mode": "EXAM", "year": 2026, "blocks": ["A"], "count": count,
+                                          "duration_seconds": 1800}, token)
+        assert resp.status_code in (200, 201), resp.text
+        return resp.json()
+
+    def questions(self, token: str, session_id: str) -> list[dict]:
+        resp = self.get(f"/v1/sessions/{session_id}", token)
+        assert resp.status_code == 200, resp.text
+        return resp.json()["questions"]
+
+    def submitted_events(self, session_ids: list[str]) -> dict[str, int]:
+        rows = self.sql("SELECT session_id::text, count(*) FROM attempt_events WHERE event_type = 'SESSION_SUBMITTED' "
+                        "AND session_id = ANY(%s::uuid[]) GROUP BY session_id", (session_ids,))
+        counts = dict.fromkeys(session_ids, 0)
+        counts.update({sid: n for sid, n in rows})
+        return counts
+
+    def heavy_job(self, admin: str) -> requests.Response:
+        return self.post("/v1/admin/jobs/recompute-mastery?dry_run=true", None, admin)
+
+    @staticmethod
+    def key() -> str:
+        return uuid.uuid4().hex
+
+
+@pytest.fixture(scope="session")
+def lab() -> Lab:
+    """The lab, deployed (or reset to a clean state) by playbooks/lab.yml."""
+    helper = Lab()
+    helper.playbook("lab.yml", "-e", "lab_action=reset")
+    helper.wait_ready()
+    yield helper
+    helper.http.close()
+
+
+@pytest.fixture
+def clean_defects(lab):
+    """Any test that switches defects on leaves the lab without them."""
+    yield lab
+    lab.set_defects()

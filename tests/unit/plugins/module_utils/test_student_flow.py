@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.examday.ops.plugins.module_utils._platform_api import PlatformClient
+from ansible_collections.examday.ops.plugins.module_utils._student_flow import (
+    FlowFailed, choose_index, run_student_flow)
+from tests.unit.replay import Replay, load
+
+SPEC = {"mode": "EXAM", "year": 2026, "blocks": ["A"], "count": 4, "duration_seconds": 600}
+
+
+def flow_exchanges():
+    return load("lab_student_flow.json")[1:]  # without the leading /v1/ready
+
+
+def test_recorded_flow_gives_full_evidence():
+    replay = Replay(flow_exchanges())
+    ev = run_student_flow(PlatformClient("http://lab.invalid", replay), "s@x.invalid", "pw", SPEC, answer_count=3)
+    assert ev["answered"] == 3
+    assert ev["checks"] == {"resume_consistent": True, "submit_idempotent": True, "submitted": True}
+    assert ev["submit"]["status"] == "SUBMITTED"
+    assert [s["step"] for s in ev["steps"]] == ["login", "sessions", "session", "answer", "answer", "answer",
+                                                "session", "submit", "submit"]
+    # Both submits carried the same Idempotency-Key, and answers followed choose_index().
+    submits = [s for s in replay.sent if s["path"].endswith("/submit")]
+    assert len({s["headers"]["Idempotency-Key"] for s in submits}) == 1
+    answers = [s["body"] for s in replay.sent if s["path"].endswith("/answer")]
+    assert [a["selected_index"] for a in answers] == [choose_index(p) for p in (1, 2, 3)]
+
+
+def test_differing_double_submit_bodies_fail_the_flow():
+    exchanges = flow_exchanges()
+    second = json.loads(exchanges[-1]["body"])
+    second["score_correct"] = 99
+    exchanges[-1]["body"] = json.dumps(second)
+    with pytest.raises(FlowFailed, match="different bodies") as err:
+        run_student_flow(PlatformClient("http://lab.invalid", Replay(exchanges)), "s", "pw", SPEC, answer_count=3)
+    assert err.value.evidence["checks"]["submit_idempotent"] is False
+
+
+def test_lost_answer_fails_the_resume_check():
+    exchanges = flow_exchanges()
+    resumed = json.loads(exchanges[6]["body"])
+    resumed["questions"][0]["has_answer"] = False
+    resumed["progress"]["answered_count"] = 2
+    exchanges[6]["body"] = json.dumps(resumed)
+    with pytest.raises(FlowFailed, match="shows 2 answered questions, 3 were acknowledged"):
+        run_student_flow(PlatformClient("http://lab.invalid", Replay(exchanges)), "s", "pw", SPEC, answer_count=3)
+
+
+def test_a_refused_step_is_named():
+    exchanges = flow_exchanges()
+    exchanges[3] = {**exchanges[3], "status": 423,
+                    "body": json.dumps({"code": "FREEZE_UPDATES_ACTIVE", "detail": "updates are frozen"})}
+    with pytest.raises(FlowFailed, match=r"step 'answer' answered HTTP 423 \(updates are frozen\)") as err:
+        run_student_flow(PlatformClient("http://lab.invalid", Replay(exchanges)), "s", "pw", SPEC, answer_count=3)
+    assert err.value.evidence["steps"][-1]["code"] == "FREEZE_UPDATES_ACTIVE"
