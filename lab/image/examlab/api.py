@@ -246,8 +246,8 @@ class App:
         return 201, body
 
     def _owned_session(self, cur, req, lock: str = ""):
-        cur.execute("SELECT *, (expires_at IS NOT NULL AND now() > expires_at) AS expired "
-                    f"FROM test_sessions WHERE id = %s {lock}", (req.params["sid"],))
+        db.execute(cur, "SELECT *, (expires_at IS NOT NULL AND now() > expires_at) AS expired "
+                   f"FROM test_sessions WHERE id = %s {lock}", (req.params["sid"],), self.cfg, req.request_id)
         session = cur.fetchone()
         if session is None or session["user_id"] != req.user["id"]:
             raise ApiError(404, "SESSION_NOT_FOUND", "no such session for this user")
