@@ -20,6 +20,11 @@ case "$role" in
       cat /opt/lab/conf/postgresql.conf >> "$PGDATA/postgresql.conf"
       echo "CREATE DATABASE \"${POSTGRES_DB:-exam_platform}\";" | su postgres -s /bin/sh -c "$bin/postgres --single -D '$PGDATA' postgres >/dev/null"
     fi
+    # The env file is authoritative: re-apply the password on every start, so a volume made by an
+    # earlier deployment (other secrets) still accepts this one. Single-user mode, nothing logged.
+    pw_sql="$(printf '%s' "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}" | sed "s/'/''/g")"
+    printf 'ALTER ROLE "%s" PASSWORD '"'"'%s'"'"';\n' "${POSTGRES_USER:-exam_user}" "$pw_sql" \
+      | su postgres -s /bin/sh -c "$bin/postgres --single -D '$PGDATA' postgres >/dev/null"
     exec su postgres -s /bin/sh -c "exec $bin/postgres -D '$PGDATA'"
     ;;
   redis)
