@@ -19,8 +19,11 @@ setup_venv() {
   fi
   log "creating virtualenv $VENV with pinned dependencies"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    -r "$ROOT/requirements.txt" -c "$ROOT/constraints.txt"
+  # (grep drops warnings some pip configurations print for every missing local index folder)
+  if ! "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    -r "$ROOT/requirements.txt" -c "$ROOT/constraints.txt" 2>&1 | { grep -v 'is ignored: it is neither' || true; }; then
+    die "pip could not install the pinned dependencies (see above)."
+  fi
   echo "$want" >"$stamp"
 }
 

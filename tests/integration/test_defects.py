@@ -19,7 +19,7 @@ def test_nonidempotent_submit_produces_duplicate_submit_events(clean_defects):
     lab = clean_defects
     lab.set_defects("nonidempotent_submit")
     sessions = []
-    for _ in range(10):
+    for _attempt in range(10):
         token = lab.token()
         sessions.append((token, lab.new_session(token, count=2)["session_id"]))
     barrier = threading.Barrier(20)
@@ -28,12 +28,12 @@ def test_nonidempotent_submit_produces_duplicate_submit_events(clean_defects):
         barrier.wait()
         lab.post(f"/v1/sessions/{sid}/submit", None, token, headers={"Idempotency-Key": sid})
 
-    threads = [threading.Thread(target=submit, args=(t, s)) for t, s in sessions for _ in (1, 2)]
+    threads = [threading.Thread(target=submit, args=(t, s)) for t, s in sessions for _copy in (1, 2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    counts = lab.submitted_events([sid for _, sid in sessions])
+    counts = lab.submitted_events([sid for _token, sid in sessions])
     assert max(counts.values()) == 2, f"no duplicate SESSION_SUBMITTED with the defect on: {counts}"
 
 

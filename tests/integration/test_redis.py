@@ -53,7 +53,7 @@ def test_login_answer_submit_work_with_redis_stopped_and_ready_says_so_by_body(l
 
 def _burst(lab, ip: str, email: str, n: int = 12) -> list[int]:
     return [lab.post("/v1/auth/login", {"email": email, "password": "wrong-password"},
-                     headers={"X-Forwarded-For": ip}).status_code for _ in range(n)]
+                     headers={"X-Forwarded-For": ip}).status_code for _attempt in range(n)]
 
 
 def test_login_rate_limit_applies_with_redis_and_fails_open_without(lab):

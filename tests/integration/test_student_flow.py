@@ -123,7 +123,7 @@ def test_wrong_password_and_unverified_users_are_refused(lab):
 
 def test_twenty_sessions_with_concurrent_double_submits_have_one_submit_event_each(lab):
     sessions = []
-    for _ in range(20):
+    for _attempt in range(20):
         token = lab.token()
         sid = lab.new_session(token, count=3)["session_id"]
         q = lab.questions(token, sid)[0]
@@ -142,11 +142,11 @@ def test_twenty_sessions_with_concurrent_double_submits_have_one_submit_event_ea
         t.start()
     for t in threads:
         t.join()
-    for _, sid in sessions:
+    for _token, sid in sessions:
         a, b = results[(sid, 1)], results[(sid, 2)]
         assert a.status_code == b.status_code == 200
         assert a.json() == b.json() and a.json()["status"] == "SUBMITTED"
-    assert lab.submitted_events([sid for _, sid in sessions]) == {sid: 1 for _, sid in sessions}
+    assert lab.submitted_events([sid for _token, sid in sessions]) == {sid: 1 for _token, sid in sessions}
 
 
 def test_edge_retries_idempotent_requests_on_the_other_replica(lab):
@@ -156,7 +156,7 @@ def test_edge_retries_idempotent_requests_on_the_other_replica(lab):
     statuses = []
     victim.stop(timeout=10)
     try:
-        for _ in range(60):
+        for _attempt in range(60):
             statuses.append(lab.get("/v1/health").status_code)
             time.sleep(0.02)
     finally:
@@ -176,5 +176,5 @@ def test_cohort_provisioning_gives_many_loginable_students(lab):
     rows = lab.sql("SELECT count(*) FROM users WHERE cohort = 'lab-cohort' AND is_active")
     assert rows[0][0] >= 200
     # Student 200 logs in like student 1 (the cohort shares one password, kept in .lab/secrets).
-    assert lab.token(f"student00200@cohort.examday.invalid", lab.secret("cohort_password"))
+    assert lab.token("student00200@cohort.examday.invalid", lab.secret("cohort_password"))
     assert not os.stat(os.path.join(ROOT, ".lab", "secrets", "cohort_password")).st_mode & 0o077

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.examday.ops.plugins.module_utils import _env_file
+from ansible_collections.examday.ops.plugins.module_utils._exam_mode import (
+    Probe, effect_verdict, guard_flag_name, worker_verdict)
+
+LAB_ENV = '''# Backend env of the examday.ops lab.
+EXAM_MODE="false"
+DB_HOST="postgres"
+export JWT_SECRET='s3cret'
+RATE_LIMIT_LOGIN_PER_IP=5 # per minute
+'''
+
+
+def test_parse_reads_quoted_exported_and_commented_values():
+    assert _env_file.parse(LAB_ENV) == {"EXAM_MODE": "false", "DB_HOST": "postgres", "JWT_SECRET": "s3cret",
+                                        "RATE_LIMIT_LOGIN_PER_IP": "5"}
+
+
+def test_set_var_changes_one_line_and_is_idempotent():
+    new, changed = _env_file.set_var(LAB_ENV, "EXAM_MODE", "true")
+    assert changed
+    assert new.splitlines()[1] == 'EXAM_MODE="true"'
+    assert [l for i, l in enumerate(new.splitlines()) if i != 1] == [l for i, l in enumerate(LAB_ENV.splitlines()) if i != 1]
+    again, changed_again = _env_file.set_var(new, "EXAM_MODE", "true")
+    assert (again, changed_again) == (new, False)
+
+
+def test_set_var_quotes_an_unquoted_value_and_appends_a_missing_one():
+    new, changed = _env_file.set_var("EXAM_MODE=true\n", "EXAM_MODE", "true")
+    assert (new, changed) == ('EXAM_MODE="true"\n', True)
+    new, changed = _env_file.set_var("A=1", "EXAM_MODE", "true")
+    assert (new, changed) == ('A=1\nEXAM_MODE="true"\n', True)
+
+
+def test_freeze_updates_is_refused_unless_asked_for():
+    guard_flag_name("EXAM_MODE", False)
+    with pytest.raises(ValueError, match="blocks every student"):
+        guard_flag_name("freeze_updates", False)
+    guard_flag_name("FREEZE_UPDATES", True)
+
+
+REFUSED = (423, {"code": "EXAM_MODE_ACTIVE", "detail": "heavy jobs are refused while EXAM_MODE is active"})
+ALLOWED = (200, {"kind": "recompute-mastery", "would_run": True})
+
+
+def test_effect_needs_a_full_streak_of_the_wanted_state():
+    probe = Probe(streak=3)
+    assert effect_verdict([ALLOWED, REFUSED, REFUSED], True, probe) == (False, "last answer HTTP 423 EXAM_MODE_ACTIVE")
+    assert effect_verdict([ALLOWED, REFUSED, REFUSED, REFUSED], True, probe)[0] is True
+    # One replica still serving from its cache breaks the streak.
+    assert effect_verdict([REFUSED, ALLOWED, REFUSED], True, probe)[0] is False
+    assert effect_verdict([REFUSED, ALLOWED, ALLOWED, ALLOWED], False, probe) == (True, "last answer HTTP 200")
+    assert effect_verdict([], True, probe) == (False, "no probe answer")
+
+
+def test_a_423_for_another_reason_is_not_exam_mode():
+    probe = Probe(streak=1)
+    frozen = (423, {"code": "FREEZE_UPDATES_ACTIVE"})
+    assert effect_verdict([frozen], True, probe)[0] is False
+    fastapi_style = (423, {"detail": {"code": "EXAM_MODE_ACTIVE"}})
+    assert effect_verdict([fastapi_style], True, probe)[0] is True
+
+
+def test_worker_verdict_reads_the_newest_relevant_record():
+    idle = {"event": "job_runner_idle", "reason": "EXAM_MODE_ACTIVE"}
+    run = {"event": "job_run", "exam_mode_active": True}
+    other = {"event": "worker_started"}
+    assert worker_verdict([other], True, "job_runner_idle", "job_run") == (
+        None, "the worker logged neither job_runner_idle nor job_run yet")
+    assert worker_verdict([run, idle], True, "job_runner_idle", "job_run") == (
+        True, "newest worker record: job_runner_idle (EXAM_MODE_ACTIVE)")
+    assert worker_verdict([idle, run], True, "job_runner_idle", "job_run") == (False, "newest worker record: job_run")
+    assert worker_verdict([idle, run, other], False, "job_runner_idle", "job_run")[0] is True
