@@ -1,0 +1,96 @@
+# Copyright: examday.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The docker and docker compose CLIs: argument lists to run, and parsers of what they print.
+Modules run these through module.run_command (no Docker SDK needed on the target)."""
+from __future__ import annotations
+
+import json
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+
+
+def compose_argv(project: str, files: list[str], project_dir: str | None = None,
+                 env_files: list[str] | None = None, docker: str = "docker") -> list[str]:
+    argv = [docker, "compose", "--project-name", project]
+    for f in files:
+        argv += ["--file", f]
+    if project_dir:
+        argv += ["--project-directory", project_dir]
+    for e in env_files or []:
+        argv += ["--env-file", e]
+    return argv
+
+
+def parse_json_stream(output: str) -> list[dict]:
+    """`compose ps --format json` printed one array before Compose 2.21 and one object per line
+    since; `docker inspect` prints an array. Accepts all of them."""
+    text = output.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        data = json.loads(text)
+        return data if isinstance(data, list) else [data]
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def ps_filter_argv(project: str, service: str | None = None, all_states: bool = True,
+                   docker: str = "docker") -> list[str]:
+    argv = [docker, "ps", "--no-trunc", "--format", "{{.ID}}", "--filter", f"label={PROJECT_LABEL}={project}"]
+    if service:
+        argv += ["--filter", f"label={SERVICE_LABEL}={service}"]
+    if all_states:
+        argv.insert(2, "--all")
+    return argv
+
+
+def container_env(inspect: dict) -> dict[str, str]:
+    env = (inspect.get("Config") or {}).get("Env") or []
+    return dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+
+
+def container_summary(inspect: dict) -> dict:
+    """What a report may show of a container (no environment: it holds secrets)."""
+    state = inspect.get("State") or {}
+    labels = (inspect.get("Config") or {}).get("Labels") or {}
+    host = inspect.get("HostConfig") or {}
+    return {
+        "id": inspect.get("Id", "")[:12],
+        "name": inspect.get("Name", "").lstrip("/"),
+        "service": labels.get(SERVICE_LABEL),
+        "project": labels.get(PROJECT_LABEL),
+        "status": state.get("Status"),
+        "running": bool(state.get("Running")),
+        "paused": bool(state.get("Paused")),
+        "health": (state.get("Health") or {}).get("Status"),
+        "restart_count": inspect.get("RestartCount", 0),
+        "started_at": state.get("StartedAt"),
+        "limits": {"nano_cpus": host.get("NanoCpus") or 0, "memory_bytes": host.get("Memory") or 0},
+    }
+
+
+def container_ip(inspect: dict, network: str | None = None) -> str | None:
+    networks = ((inspect.get("NetworkSettings") or {}).get("Networks") or {})
+    if network:
+        return (networks.get(network) or {}).get("IPAddress") or None
+    for name in sorted(networks):
+        ip = networks[name].get("IPAddress")
+        if ip:
+            return ip
+    return None
+
+
+def json_log_records(text: str) -> list[dict]:
+    """JSON-lines log records; other lines (plain text, partial lines) are skipped."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            out.append(record)
+    return out

@@ -1,0 +1,207 @@
+#!/usr/bin/python
+# Copyright: examday.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: platform_status
+short_description: Read-only evidence about a running exam platform, with pass/fail checks
+version_added: 0.1.0
+description:
+  - Gathers what an operator checks before and during an exam. C(/health) and C(/v1/ready) are
+    judged by their body, not their code. Database connections are compared with the app's pool
+    (pool_size + max_overflow per process) and with max_connections. Also the compose project's
+    containers (state, health, restarts, CPU and memory limits) and a C(docker stats) snapshot.
+  - Changes nothing. A check that could not be measured says so (C(passed=null)) and fails the
+    verdict; it is never a silent pass.
+author: examday.ops developers (@examday)
+extends_documentation_fragment:
+  - examday.ops.platform_api
+  - examday.ops.db
+options:
+  compose_project:
+    description: The platform's compose project.
+    type: str
+    default: exam_platform
+  expected_services:
+    description: Services that must have running, healthy containers (default all the project has).
+    type: list
+    elements: str
+    default: []
+  checks:
+    description: Which checks to run.
+    type: list
+    elements: str
+    default: [health, ready, db_connections, services, resource_limits]
+    choices: [health, ready, db_connections, services, resource_limits]
+  app_name_pattern:
+    description: Regular expression over C(application_name) that marks the app's own connections.
+    type: str
+    default: '.*'
+  pool:
+    description: The app's pool per process, and how many processes hold one (replicas x workers).
+    type: dict
+    default: {}
+    suboptions:
+      pool_size:
+        description: SQLAlchemy-style pool_size.
+        type: int
+        default: 10
+      max_overflow:
+        description: max_overflow.
+        type: int
+        default: 10
+      processes:
+        description: Processes with a pool each.
+        type: int
+        default: 1
+  max_connections_pct:
+    description: Connections to the database must stay below this percentage of max_connections.
+    type: float
+    default: 80
+  stats:
+    description: Take a C(docker stats) snapshot of the running containers.
+    type: bool
+    default: true
+requirements:
+  - docker CLI on the target
+  - psycopg 3 on the target (db_connections)
+attributes:
+  check_mode:
+    description: Read-only, so it runs in check mode too.
+    support: full
+  diff_mode:
+    description: Nothing changes, nothing to diff.
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: What the platform looks like now
+  examday.ops.platform_status:
+    api_url: http://127.0.0.1:18080
+    compose_project: exam_platform
+    db: {host: 127.0.0.1, port: 15432, password: "{{ lab_db_password }}"}
+    app_name_pattern: '^exam_backend'
+    pool: {pool_size: 10, max_overflow: 10, processes: 2}
+  register: status
+"""
+
+RETURN = r"""
+checks:
+  description: One entry per check with C(name), C(passed) (true, false, or null when not measured), C(detail), C(evidence).
+  returned: always
+  type: list
+  elements: dict
+verdict:
+  description: C(passed), and the names of C(failed) and C(not_measured) checks.
+  returned: always
+  type: dict
+containers:
+  description: Summaries of the project's containers (no environment).
+  returned: always
+  type: list
+  elements: dict
+stats:
+  description: CPU and memory of each running container at one instant.
+  returned: when stats
+  type: list
+  elements: dict
+"""
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.examday.ops.plugins.module_utils import _db, _docker_cli
+from ansible_collections.examday.ops.plugins.module_utils import _platform_status as st
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe, run_checked
+from ansible_collections.examday.ops.plugins.module_utils._platform_api import (
+    PlatformClient, PlatformUnreachable, api_argument_spec, urllib_transport)
+
+
+CHECKS = ("health", "ready", "db_connections", "services", "resource_limits")
+
+
+def main() -> None:
+    spec = api_argument_spec()
+    spec.update(_db.db_argument_spec())
+    spec.update(
+        compose_project={"type": "str", "default": "exam_platform"},
+        expected_services={"type": "list", "elements": "str", "default": []},
+        checks={"type": "list", "elements": "str", "default": list(CHECKS), "choices": list(CHECKS)},
+        app_name_pattern={"type": "str", "default": ".*"},
+        pool={"type": "dict", "default": {}, "options": {
+            "pool_size": {"type": "int", "default": 10},
+            "max_overflow": {"type": "int", "default": 10},
+            "processes": {"type": "int", "default": 1},
+        }},
+        max_connections_pct={"type": "float", "default": 80.0},
+        stats={"type": "bool", "default": True},
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    want = set(p["checks"])
+    if not 0 < p["max_connections_pct"] <= 100:
+        module.fail_json(msg="max_connections_pct must be above 0 and at most 100.")
+    try:
+        re.compile(p["app_name_pattern"])
+    except re.error as exc:
+        module.fail_json(msg=f"app_name_pattern is not a valid regular expression ({exc}).")
+    if "db_connections" in want and not _db.HAS_PSYCOPG:
+        module.fail_json(msg="db_connections needs the psycopg (3) Python library on the target.")
+
+    def runner(argv):
+        return module.run_command(argv)
+
+    checks, out = [], {}
+    try:
+        client = PlatformClient(p["api_url"], urllib_transport(p["validate_certs"]), p["timeout"], p["api_paths"])
+        for name, call, judge in (("health", client.health, st.health_check), ("ready", client.ready, st.ready_check)):
+            if name in want:
+                try:
+                    checks.append(judge(call(), None))
+                except PlatformUnreachable as exc:
+                    checks.append(judge(None, str(exc)))
+        ids = [i for i in run_checked(runner, _docker_cli.ps_filter_argv(p["compose_project"]), "docker ps").split() if i]
+        inspected = _docker_cli.parse_json_stream(run_checked(runner, ["docker", "inspect", *ids], "docker inspect")) \
+            if ids else []
+        out["containers"] = [_docker_cli.container_summary(c) for c in inspected]
+        if "services" in want:
+            expected = p["expected_services"] or sorted({c["service"] for c in out["containers"] if c["service"]})
+            if not expected:
+                checks.append(st.check("services", False, [], f"no container in compose project {p['compose_project']}"))
+            else:
+                checks.append(st.services_check(out["containers"], expected))
+        if "resource_limits" in want:
+            checks.append(st.limits_check(out["containers"]))
+        if "db_connections" in want:
+            pool = p["pool"]
+            try:
+                conn = _db.connect(runner, p["db"], "examday.ops platform_status")
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute(st.CONNECTIONS_SQL, {"db": p["db"]["name"], "app_re": p["app_name_pattern"]})
+                        cols = [d.name for d in cur.description]
+                        row = dict(zip(cols, cur.fetchone()))
+                    conn.rollback()
+                finally:
+                    conn.close()
+                checks.append(st.db_connections_check(row, None, pool["pool_size"], pool["max_overflow"],
+                                                      pool["processes"], p["max_connections_pct"]))
+            except OpsError as exc:
+                checks.append(st.db_connections_check(None, exc.msg, pool["pool_size"], pool["max_overflow"],
+                                                      pool["processes"], p["max_connections_pct"]))
+        running = [c["id"] for c in out["containers"] if c["running"]]
+        if p["stats"] and running:
+            raw = run_checked(runner, ["docker", "stats", "--no-stream", "--no-trunc", "--format", "{{json .}}",
+                                       *running], "docker stats")
+            out["stats"] = st.parse_stats(_docker_cli.parse_json_stream(raw))
+    except OpsError as exc:
+        module.fail_json(msg=exc.msg)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, checks=json_safe(checks), verdict=st.verdict(checks), **json_safe(out))
+
+
+if __name__ == "__main__":
+    main()
