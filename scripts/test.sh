@@ -20,6 +20,8 @@ step() {
 
 step "ansible-test sanity" bash scripts/sanity.sh
 step "ansible-lint --profile production" ansible-lint --profile production
-step "molecule test -s lab" bash -c "molecule test -s lab 2>&1 | grep -v 'is ignored'; exit \${PIPESTATUS[0]}"
+molecule_scenario() { molecule test -s "$1" 2>&1 | grep -v 'is ignored'; return "${PIPESTATUS[0]}"; }
+step "molecule test -s lab (deploy the lab: converge, idempotence, verify)" molecule_scenario lab
+step "molecule test -s default (the freeze role: converge, idempotence, verify, unfreeze)" molecule_scenario default
 log "== pytest: unit + integration (the lab on the real Docker engine)"
 exec pytest tests "$@"

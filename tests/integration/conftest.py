@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -46,6 +47,32 @@ class Lab:
         if check and proc.returncode != 0:
             raise AssertionError(f"{playbook} failed (rc {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
         return proc
+
+    def module(self, name: str, args: dict, *flags: str) -> tuple[int, dict]:
+        rc, result, _out = self.module_output(name, args, *flags)
+        return rc, result
+
+    def module_output(self, name: str, args: dict, *flags: str) -> tuple[int, dict, str]:
+        """Runs examday.ops.<name> ad hoc on the lab host. Arguments may be templates over the local
+        inventory (e.g. "{{ examday_admin_password }}"), so no secret is put on a command line.
+        Returns (rc, result, stdout); with --diff, stdout carries the printed diff."""
+        oneline = [] if "--diff" in flags else ["-o"]
+        cmd = [os.path.join(VENV_BIN, "ansible"), "lab", "-i", os.path.join(ROOT, "inventories", "local"),
+               "-m", f"examday.ops.{name}", "-a", json.dumps(args), *oneline, *flags]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+                              env={**os.environ, "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"})
+        m = re.search(r"^lab \| [A-Z!]+ => ", proc.stdout, flags=re.M)
+        if not m:
+            raise AssertionError(f"no result from {name}: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
+        result, _end = json.JSONDecoder().raw_decode(proc.stdout[m.end():])
+        return proc.returncode, result, proc.stdout
+
+    def flag(self, key: str = "EXAM_MODE"):
+        rows = self.sql("SELECT value FROM system_flags WHERE key = %s", (key,))
+        return rows[0][0] if rows else None
+
+    def worker_running(self) -> bool:
+        return bool(self.containers("worker"))
 
     def set_defects(self, *defects: str) -> None:
         self.playbook("lab.yml", "-e", json.dumps({"lab_defects": list(defects)}))

@@ -12,6 +12,7 @@ TOP = """PID                 COMMAND
 13278               /tmp/cron 600
 """
 
+
 def test_parse_top_and_match_patterns():
     rows = parse_top(TOP)
     assert [r["args"] for r in rows] == ["/usr/bin/tini -- /usr/local/bin/lab-entrypoint backend",

@@ -50,7 +50,17 @@ def test_services_and_limits():
 
 def test_docker_stats_records_become_numbers():
     # `docker stats --no-stream --no-trunc --format '{{json .}}'` on the lab (Docker 26.1).
-    rec = {'BlockIO': '0B / 0B', 'CPUPerc': '0.07%', 'Container': 'exam_platform-backend-1', 'ID': '985de414a6d11aa9956daabeda9d0c02649bbf6e231d92183d7a240946ff11a1', 'MemPerc': '3.83%', 'MemUsage': '19.63MiB / 512MiB', 'Name': 'exam_platform-backend-1', 'NetIO': '35.4kB / 71.2kB', 'PIDs': '2'}
+    rec = {
+        "BlockIO": "0B / 0B",
+        "CPUPerc": "0.07%",
+        "Container": "exam_platform-backend-1",
+        "ID": "985de414a6d11aa9956daabeda9d0c02649bbf6e231d92183d7a240946ff11a1",
+        "MemPerc": "3.83%",
+        "MemUsage": "19.63MiB / 512MiB",
+        "Name": "exam_platform-backend-1",
+        "NetIO": "35.4kB / 71.2kB",
+        "PIDs": "2",
+    }
     (got,) = st.parse_stats([rec])
     assert got == {"name": "exam_platform-backend-1", "cpu_pct": 0.07, "mem_bytes": int(19.63 * 1024 ** 2),
                    "mem_limit_bytes": 512 * 1024 ** 2, "mem_pct": 3.83, "pids": 2}

@@ -1,0 +1,136 @@
+"""The freeze and unfreeze playbooks and the exam_mode module against the lab."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+
+import pytest
+
+from tests.integration.conftest import ROOT
+from tests.integration.test_exam_mode import heavy_job_state
+
+ADMIN = {"api_url": "{{ examday_api_url }}", "admin_email": "{{ examday_admin_email }}",
+         "admin_password": "{{ examday_admin_password }}"}
+DB = {"db": "{{ examday_db }}"}
+ENV = {"env": "{{ examday_exam_mode_env }}"}
+
+
+def recap(stdout: str) -> dict:
+    m = re.search(r"lab\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", stdout)
+    assert m, stdout[-3000:]
+    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, m.groups())))
+
+
+def records(kind: str) -> set:
+    return set(glob.glob(os.path.join(ROOT, "reports", f"{kind}-lab-*.json")))
+
+
+def newest(paths: set) -> dict:
+    with open(max(paths, key=os.path.getmtime), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@pytest.fixture
+def unfrozen(lab):
+    """Leaves the lab unfrozen (EXAM_MODE off, worker running) whatever the test did."""
+    yield lab
+    if lab.flag() is True or not lab.worker_running():
+        lab.playbook("unfreeze.yml", check=False)
+    assert lab.flag() in (None, False) and lab.worker_running()
+
+
+def test_freeze_in_check_mode_changes_nothing(unfrozen):
+    lab = unfrozen
+    before_flag, before_records = lab.flag(), records("freeze")
+    proc = lab.playbook("freeze.yml", "--check", "--diff")
+    assert "would set EXAM_MODE on via api" in proc.stdout
+    assert "'stop'" in proc.stdout  # names the job container it would stop
+    assert lab.flag() == before_flag and lab.worker_running()
+    assert records("freeze") == before_records
+    heavy_job_state(lab, lab.admin_token(), active=False, timeout=15)
+
+
+def test_freeze_twice_then_unfreeze_twice(unfrozen):
+    lab = unfrozen
+    first = lab.playbook("freeze.yml")
+    assert recap(first.stdout)["changed"] >= 2
+    heavy_job_state(lab, lab.admin_token(), active=True, timeout=15)
+    assert lab.flag() is True and not lab.worker_running()
+    record = newest(records("freeze"))
+    assert record["verdict"]["passed"] is True and record["exam_mode"]["verified"] is True
+    assert record["exam_mode"]["evidence"]["probe"]["recent"] == [423] * 8
+    assert {c["name"]: c["passed"] for c in record["status_after"]["checks"]} == {
+        "health": True, "ready": True, "services": True, "resource_limits": True, "db_connections": True}
+    second = lab.playbook("freeze.yml")
+    assert recap(second.stdout)["changed"] == 0
+    text = "".join(open(p, encoding="utf-8").read() for p in glob.glob(os.path.join(ROOT, "reports", "*-lab-*")))
+    for secret in ("admin_password", "db_password", "jwt_secret"):
+        assert lab.secret(secret) not in text
+
+    third = lab.playbook("unfreeze.yml")
+    assert recap(third.stdout)["changed"] >= 2
+    assert lab.flag() is False and lab.worker_running()
+    heavy_job_state(lab, lab.admin_token(), active=False, timeout=15)
+    assert recap(lab.playbook("unfreeze.yml").stdout)["changed"] == 0
+
+
+@pytest.mark.parametrize("mechanism, extra", [("api", {}), ("flag", DB), ("env", ENV)])
+def test_exam_mode_module_is_verified_by_effect_and_idempotent(unfrozen, mechanism, extra):
+    lab = unfrozen
+    if mechanism == "env":
+        lab.sql("DELETE FROM system_flags WHERE key = 'EXAM_MODE'")  # the env var is the default only without a row
+    args = {**ADMIN, **extra, "mechanism": mechanism, "compose_project": "exam_platform"}
+    try:
+        rc, on, printed = lab.module_output("exam_mode", {**args, "state": "enabled"}, "--diff")
+        assert rc == 0, on
+        assert on["changed"] is True and on["verified"] is True
+        assert on["evidence"]["probe"]["settled"] is True and on["evidence"]["worker"]["ok"] is True
+        if mechanism == "env":
+            # --diff shows the env file's line before and after
+            assert '-EXAM_MODE="false"' in printed and '+EXAM_MODE="true"' in printed
+            assert on["applied"]["backup"] and os.path.exists(on["applied"]["backup"])
+            os.remove(on["applied"]["backup"])
+        rc, again = lab.module("exam_mode", {**args, "state": "enabled"})
+        assert rc == 0 and again["changed"] is False and again["verified"] is True
+    finally:
+        rc, off = lab.module("exam_mode", {**args, "state": "disabled"})
+    assert rc == 0 and off["changed"] is True and off["verified"] is True
+    assert off["evidence"]["probe"]["recent"][-1] == 200
+
+
+def test_exam_mode_refuses_freeze_updates_unless_asked(lab):
+    rc, out = lab.module("exam_mode", {**ADMIN, **DB, "state": "enabled", "mechanism": "flag",
+                                       "flag_name": "FREEZE_UPDATES"})
+    assert rc != 0 and "blocks every student" in out["msg"]
+    assert lab.flag("FREEZE_UPDATES") is None
+
+
+def test_freeze_fails_and_names_the_evidence_when_the_worker_ignores_exam_mode(clean_defects, unfrozen):
+    lab = clean_defects
+    lab.set_defects("worker_ignores_exam_mode")
+    proc = lab.playbook("freeze.yml", "-e", "examday_exam_mode_verify_timeout=30", check=False)
+    assert proc.returncode != 0
+    assert "the worker never logged job_runner_idle (newest worker record: job_run)" in proc.stdout
+    record = newest(records("freeze"))
+    assert record["verdict"]["passed"] is False
+    assert "job_runner_idle" in record["verdict"]["reasons"][0]
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"examday_job_services": ["nope"]}, "no container of service nope in compose project exam_platform"),
+    ({"examday_admin_password": "wrong-password"}, "admin login as admin@lab.examday.invalid failed with HTTP 401"),
+    ({"examday_api_url": "http://127.0.0.1:9"}, "cannot reach http://127.0.0.1:9/health"),
+    ({"examday_max_connections_pct": 120}, "Invalid threshold: max_connections_pct must be in (0, 100] (got 120)"),
+    ({"examday_exam_mode_mechanism": "env", "examday_exam_mode_env": {"file": "/nonexistent/backend.env"}},
+     "the env file /nonexistent/backend.env does not exist"),
+])
+def test_bad_input_gives_one_clear_error_and_changes_nothing(unfrozen, extra, message):
+    lab = unfrozen
+    before = lab.flag()
+    proc = lab.playbook("freeze.yml", "-e", json.dumps(extra), check=False)
+    assert proc.returncode != 0
+    assert message in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert lab.flag() == before and lab.worker_running()
