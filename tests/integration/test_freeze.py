@@ -134,3 +134,39 @@ def test_bad_input_gives_one_clear_error_and_changes_nothing(unfrozen, extra, me
     assert message in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
     assert lab.flag() == before and lab.worker_running()
+
+
+def proc_state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+        text = fh.read()
+    return text[text.rindex(")") + 2:].split()[0]
+
+
+def test_background_jobs_pauses_and_resumes_job_processes_found_by_pattern(unfrozen, tmp_path):
+    lab = unfrozen
+    backend = lab.containers("backend")[0]
+    backend.exec_run(["cp", "/bin/sleep", "/tmp/cron"])
+    backend.exec_run(["/tmp/cron", "300"], detach=True)
+    args = {"compose_project": "exam_platform", "services": ["worker"], "scan_services": ["backend"],
+            "state_file": str(tmp_path / "jobs.json")}
+    try:
+        rc, off = lab.module("background_jobs", {**args, "state": "stopped"})
+        assert rc == 0 and off["changed"] is True, off
+        (paused,) = [a for a in off["actions"] if a["action"] == "sigstop"]
+        assert paused["args"] == "/tmp/cron 300" and paused["container"] == backend.name
+        assert {a["action"] for a in off["actions"]} == {"sigstop", "stop"}
+        assert proc_state(paused["pid"]) == "T" and not lab.worker_running()
+        rc, again = lab.module("background_jobs", {**args, "state": "stopped"})
+        assert rc == 0 and again["changed"] is False
+
+        rc, on = lab.module("background_jobs", {**args, "state": "started"})
+        assert rc == 0 and {a["action"] for a in on["actions"]} == {"sigcont", "start"}
+        assert proc_state(paused["pid"]) in "RS" and lab.worker_running()
+        rc, again = lab.module("background_jobs", {**args, "state": "started"})
+        assert rc == 0 and again["changed"] is False
+    finally:
+        backend.exec_run(["pkill", "-CONT", "-f", "/tmp/cron"])
+        backend.exec_run(["pkill", "-f", "/tmp/cron"])
+        backend.exec_run(["rm", "-f", "/tmp/cron"])
+        if not lab.worker_running():
+            lab.containers("worker", all_states=True)[0].start()
