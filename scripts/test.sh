@@ -24,4 +24,4 @@ molecule_scenario() { molecule test -s "$1" 2>&1 | grep -v 'is ignored'; return 
 step "molecule test -s lab (deploy the lab: converge, idempotence, verify)" molecule_scenario lab
 step "molecule test -s default (the freeze role: converge, idempotence, verify, unfreeze)" molecule_scenario default
 log "== pytest: unit + integration (the lab on the real Docker engine)"
-exec pytest tests "$@"
+exec pytest tests --durations=15 "$@"

@@ -50,3 +50,10 @@ def set_var(text: str, key: str, value: str) -> tuple[str, bool]:
         changed = True
     new = "\n".join(lines) + "\n"
     return new, changed or new != text
+
+
+def lines_of(text: str, key: str) -> str:
+    """Only the assignments of key: what a diff may show of an env file (the others hold secrets)."""
+    out = [line for line in text.splitlines() if (m := _LINE.match(line)) and m.group(1) == key
+           and not line.lstrip().startswith("#")]
+    return "\n".join(out) + ("\n" if out else "")

@@ -173,6 +173,9 @@ class ExamModeManager:
                                                           for k, v in st["running"].items()}}
         resp = self.client.call("exam_mode", "GET", None, self.token)
         if resp.status == 200 and isinstance(resp.body, dict) and "enabled" in resp.body:
+            row = resp.body.get("flag")
+            if isinstance(row, dict) and "value" in row:  # the row itself, not one replica's cached view
+                return {"enabled": truthy(row["value"]), "source": "flag"}
             return {"enabled": bool(resp.body["enabled"]), "source": resp.body.get("source")}
         # No readable state endpoint: one probe answer tells what the platform does now.
         probe = self._probe_once()
@@ -331,10 +334,13 @@ class ExamModeManager:
         result["changed"] = changed
         result["diff"] = {"before": {"exam_mode": before["enabled"]}, "after": {"exam_mode": self.desired}}
         if self.p["mechanism"] == "env" and changed:
+            # Only the managed variable's lines: the rest of an env file holds secrets.
+            var = self.p["env"]["var"]
             old = self._env_state()["text"]
-            new = _env_file.set_var(old, self.p["env"]["var"], "true" if self.desired else "false")[0]
-            result["diff"] = {"before": old, "after": new, "before_header": self.p["env"]["file"],
-                              "after_header": self.p["env"]["file"]}
+            new = _env_file.set_var(old, var, "true" if self.desired else "false")[0]
+            result["diff"] = {"before": _env_file.lines_of(old, var), "after": _env_file.lines_of(new, var),
+                              "before_header": f"{self.p['env']['file']} ({var})",
+                              "after_header": f"{self.p['env']['file']} ({var})"}
         if self.check_mode:
             verb = "would set" if changed else "already"
             result["msg"] = f"{verb} EXAM_MODE {'on' if self.desired else 'off'} via {self.p['mechanism']}"

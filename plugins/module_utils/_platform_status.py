@@ -41,6 +41,18 @@ def ready_check(resp: ApiResponse | None, error: str | None) -> dict:
     return check("ready", ok, {**resp.evidence(), "body_status": body.get("status"), "checks": body.get("checks")}, why)
 
 
+def edge_check(answers: list[tuple[int, object]], error: str | None) -> dict:
+    """Requests through the edge proxy (round-robin over the replicas) must all reach a healthy backend."""
+    if error:
+        return check("edge", False, None, error)
+    codes = [status for status, _body in answers]
+    healthy = [status == 200 and isinstance(body, dict) and str(body.get("status", "")).lower() in ("ok", "up", "healthy")
+               for status, body in answers]
+    ok = bool(answers) and all(healthy)
+    return check("edge", ok, {"requests": len(answers), "statuses": codes},
+                 f"{sum(healthy)} of {len(answers)} requests through the edge reached a healthy backend")
+
+
 def db_connections_check(row: dict | None, error: str | None, pool_size: int, max_overflow: int, processes: int,
                          max_connections_pct: float) -> dict:
     """The app's connections must stay below (pool_size + max_overflow) x processes, and all

@@ -9,7 +9,8 @@ short_description: Read-only evidence about a running exam platform, with pass/f
 version_added: 0.1.0
 description:
   - Gathers what an operator checks before and during an exam. C(/health) and C(/v1/ready) are
-    judged by their body, not their code. Database connections are compared with the app's pool
+    judged by their body, not their code. A burst of requests through the edge proxy must all
+    reach a healthy backend (its routes to every replica work). Database connections are compared with the app's pool
     (pool_size + max_overflow per process) and with max_connections. Also the compose project's
     containers (state, health, restarts, CPU and memory limits) and a C(docker stats) snapshot.
   - Changes nothing. A check that could not be measured says so (C(passed=null)) and fails the
@@ -32,8 +33,12 @@ options:
     description: Which checks to run.
     type: list
     elements: str
-    default: [health, ready, db_connections, services, resource_limits]
-    choices: [health, ready, db_connections, services, resource_limits]
+    default: [health, ready, edge, db_connections, services, resource_limits]
+    choices: [health, ready, edge, db_connections, services, resource_limits]
+  edge_requests:
+    description: Health requests sent through the edge (I(api_url)) for the C(edge) check; all must reach a healthy backend.
+    type: int
+    default: 10
   app_name_pattern:
     description: Regular expression over C(application_name) that marks the app's own connections.
     type: str
@@ -119,7 +124,7 @@ from ansible_collections.examday.ops.plugins.module_utils._platform_api import (
     PlatformClient, PlatformUnreachable, api_argument_spec, urllib_transport)
 
 
-CHECKS = ("health", "ready", "db_connections", "services", "resource_limits")
+CHECKS = ("health", "ready", "edge", "db_connections", "services", "resource_limits")
 
 
 def main() -> None:
@@ -129,6 +134,7 @@ def main() -> None:
         compose_project={"type": "str", "default": "exam_platform"},
         expected_services={"type": "list", "elements": "str", "default": []},
         checks={"type": "list", "elements": "str", "default": list(CHECKS), "choices": list(CHECKS)},
+        edge_requests={"type": "int", "default": 10},
         app_name_pattern={"type": "str", "default": ".*"},
         pool={"type": "dict", "default": {}, "options": {
             "pool_size": {"type": "int", "default": 10},
@@ -162,6 +168,15 @@ def main() -> None:
                     checks.append(judge(call(), None))
                 except PlatformUnreachable as exc:
                     checks.append(judge(None, str(exc)))
+        if "edge" in want:
+            answers, error = [], None
+            try:
+                for _attempt in range(max(1, p["edge_requests"])):
+                    r = client.health()
+                    answers.append((r.status, r.body))
+            except PlatformUnreachable as exc:
+                error = str(exc)
+            checks.append(st.edge_check(answers, error))
         ids = [i for i in run_checked(runner, _docker_cli.ps_filter_argv(p["compose_project"]), "docker ps").split() if i]
         inspected = _docker_cli.parse_json_stream(run_checked(runner, ["docker", "inspect", *ids], "docker inspect")) \
             if ids else []

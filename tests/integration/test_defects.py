@@ -1,8 +1,13 @@
-"""Each opt-in defect switch of the lab really produces its defect (so each gate can fail)."""
+"""Each opt-in defect switch of the lab really produces its defect (so each gate can fail).
+
+The three defects touch separate paths (the submit lock, the answer path while Redis is down, the
+worker), so one deployment with all three on serves the three tests: two lab redeploys instead of six."""
 from __future__ import annotations
 
 import threading
 import time
+
+import pytest
 
 from tests.integration.test_exam_mode import set_by_flag, worker_events_since
 from tests.integration.test_redis import redis_stopped, wait_redis_down_in_ready
@@ -15,9 +20,15 @@ def test_defects_are_off_by_default(lab):
         assert [env[k] for k in sorted(env) if k.startswith("LAB_DEFECT_")] == ["false", "false", "false"]
 
 
-def test_nonidempotent_submit_produces_duplicate_submit_events(clean_defects):
-    lab = clean_defects
-    lab.set_defects("nonidempotent_submit")
+@pytest.fixture(scope="module")
+def defective(lab):
+    lab.set_defects("nonidempotent_submit", "answers_lost_without_redis", "worker_ignores_exam_mode")
+    yield lab
+    lab.set_defects()
+
+
+def test_nonidempotent_submit_produces_duplicate_submit_events(defective):
+    lab = defective
     sessions = []
     for _attempt in range(10):
         token = lab.token()
@@ -37,9 +48,8 @@ def test_nonidempotent_submit_produces_duplicate_submit_events(clean_defects):
     assert max(counts.values()) == 2, f"no duplicate SESSION_SUBMITTED with the defect on: {counts}"
 
 
-def test_answers_lost_while_redis_is_down_are_acknowledged_but_not_stored(clean_defects):
-    lab = clean_defects
-    lab.set_defects("answers_lost_without_redis")
+def test_answers_lost_while_redis_is_down_are_acknowledged_but_not_stored(defective):
+    lab = defective
     token = lab.token()
     sid = lab.new_session(token, count=3)["session_id"]
     qs = lab.questions(token, sid)
@@ -54,9 +64,8 @@ def test_answers_lost_while_redis_is_down_are_acknowledged_but_not_stored(clean_
     assert stored == [(qs[0]["question_id"],)], "the two answers acknowledged without Redis must be missing"
 
 
-def test_worker_ignoring_exam_mode_keeps_running_jobs(clean_defects):
-    lab = clean_defects
-    lab.set_defects("worker_ignores_exam_mode")
+def test_worker_ignoring_exam_mode_keeps_running_jobs(defective):
+    lab = defective
     admin = lab.admin_token()
     set_by_flag(lab, admin, True)
     try:

@@ -62,7 +62,8 @@ def test_freeze_twice_then_unfreeze_twice(unfrozen):
     assert record["verdict"]["passed"] is True and record["exam_mode"]["verified"] is True
     assert record["exam_mode"]["evidence"]["probe"]["recent"] == [423] * 8
     assert {c["name"]: c["passed"] for c in record["status_after"]["checks"]} == {
-        "health": True, "ready": True, "services": True, "resource_limits": True, "db_connections": True}
+        "health": True, "ready": True, "edge": True, "services": True, "resource_limits": True,
+        "db_connections": True}
     second = lab.playbook("freeze.yml")
     assert recap(second.stdout)["changed"] == 0
     text = "".join(open(p, encoding="utf-8").read() for p in glob.glob(os.path.join(ROOT, "reports", "*-lab-*")))
@@ -90,6 +91,9 @@ def test_exam_mode_module_is_verified_by_effect_and_idempotent(unfrozen, mechani
         if mechanism == "env":
             # --diff shows the env file's line before and after
             assert '-EXAM_MODE="false"' in printed and '+EXAM_MODE="true"' in printed
+            # ... and nothing else of a file that holds secrets
+            for secret in ("db_password", "jwt_secret"):
+                assert lab.secret(secret) not in printed
             assert on["applied"]["backup"] and os.path.exists(on["applied"]["backup"])
             os.remove(on["applied"]["backup"])
         rc, again = lab.module("exam_mode", {**args, "state": "enabled"})

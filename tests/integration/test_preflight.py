@@ -27,7 +27,7 @@ def test_preflight_passes_on_the_lab_and_says_what_is_not_configured(lab):
     with open(new, encoding="utf-8") as fh:
         record = json.load(fh)
     names = {(c["name"], c["passed"]) for c in record["checks"]}
-    assert {("services", True), ("resource_limits", True), ("health", True), ("ready", True), ("dns", True),
+    assert {("services", True), ("resource_limits", True), ("health", True), ("ready", True), ("edge", True), ("dns", True),
             ("disk", True), ("rate_limits", True), ("observability", True), ("backup", None), ("tls", None)} <= names
     assert record["not_configured"] == ["backup", "tls"]
 

@@ -35,6 +35,12 @@ def test_set_var_quotes_an_unquoted_value_and_appends_a_missing_one():
     assert (new, changed) == ('A=1\nEXAM_MODE="true"\n', True)
 
 
+def test_lines_of_shows_only_the_managed_variable():
+    assert _env_file.lines_of(LAB_ENV, "EXAM_MODE") == 'EXAM_MODE="false"\n'
+    assert "s3cret" not in _env_file.lines_of(LAB_ENV, "EXAM_MODE")
+    assert _env_file.lines_of("A=1\n", "EXAM_MODE") == ""
+
+
 def test_freeze_updates_is_refused_unless_asked_for():
     guard_flag_name("EXAM_MODE", False)
     with pytest.raises(ValueError, match="blocks every student"):

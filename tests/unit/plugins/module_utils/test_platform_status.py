@@ -17,6 +17,15 @@ def test_health_and_ready_read_the_body():
     assert unreachable["passed"] is False and "Connection refused" in unreachable["detail"]
 
 
+def test_edge_needs_every_request_to_reach_a_healthy_backend():
+    ok = (200, {"status": "ok"})
+    assert st.edge_check([ok] * 10, None)["passed"] is True
+    got = st.edge_check([ok, (502, "<html>Bad Gateway</html>"), ok], None)
+    assert (got["passed"], got["detail"]) == (False, "2 of 3 requests through the edge reached a healthy backend")
+    assert got["evidence"]["statuses"] == [200, 502, 200]
+    assert st.edge_check([], "cannot reach http://127.0.0.1:9/health")["passed"] is False
+
+
 def test_db_connections_against_pool_and_max_connections():
     row = {"max_connections": 100, "db_connections": 12, "app_connections": 9, "all_connections": 14}
     ok = st.db_connections_check(row, None, 10, 10, 2, 80)
