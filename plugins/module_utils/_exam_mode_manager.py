@@ -74,6 +74,11 @@ class ExamModeManager:
             return []
         return _docker_cli.parse_json_stream(self._run(["docker", "inspect", *ids], "docker inspect"))
 
+    @property
+    def needs_admin(self) -> bool:
+        """The admin API is the mechanism, or the effect probe calls an admin endpoint."""
+        return self.p["mechanism"] == "api" or (self.p["verify"] and self.p["probe"]["auth"] == "admin")
+
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
         """Offline checks of the input, before any connection is made."""
@@ -101,8 +106,7 @@ class ExamModeManager:
                 raise OpsError(f"mechanism env needs existing env.compose_files; missing: {missing or 'none given'}.")
         if p["mechanism"] == "flag" and p["flag_value_format"] not in VALUE_FORMATS:
             raise OpsError(f"flag_value_format must be one of {', '.join(VALUE_FORMATS)}.")
-        needs_admin = p["mechanism"] == "api" or (p["verify"] and p["probe"]["auth"] == "admin")
-        if needs_admin and not self.token and not (p.get("admin_email") and p.get("admin_password")):
+        if self.needs_admin and not self.token and not (p.get("admin_email") and p.get("admin_password")):
             raise OpsError("admin_token, or admin_email and admin_password, are required for the admin API "
                            "and the heavy-job probe.")
 
@@ -115,8 +119,7 @@ class ExamModeManager:
             raise OpsError(f"{exc}.") from None
         if health.status >= 500:
             raise OpsError(f"the platform at {self.client.base_url} answers HTTP {health.status} on its health path.")
-        needs_admin = p["mechanism"] == "api" or (p["verify"] and p["probe"]["auth"] == "admin")
-        if needs_admin and not self.token:
+        if self.needs_admin and not self.token:
             resp = self.client.login_patiently(p["admin_email"], p["admin_password"], sleep=self.sleep)
             if resp.status != 200:
                 code = resp.body.get("code") if isinstance(resp.body, dict) else None
@@ -182,7 +185,7 @@ class ExamModeManager:
         return {"enabled": self.probe.refused(probe[0], probe[1]), "source": "probe"}
 
     # ------------------------------------------------------------------ mechanisms: apply
-    def apply(self, before: dict) -> dict:
+    def apply(self) -> dict:
         m = self.p["mechanism"]
         if m == "flag":
             return self._apply_flag()
@@ -348,7 +351,7 @@ class ExamModeManager:
             return result
         since = self.wall()
         if changed:
-            result["applied"] = self.apply(before)
+            result["applied"] = self.apply()
         else:
             # Nothing changed: judge the worker on what it logged over the last few ticks.
             since -= self.p["worker"]["window"]

@@ -1,0 +1,122 @@
+"""ExamModeManager with injected fakes: the flag mechanism "succeeds" but the effect never comes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
+from ansible_collections.examday.ops.plugins.module_utils._exam_mode_manager import ExamModeManager
+from ansible_collections.examday.ops.plugins.module_utils._platform_api import PlatformClient
+
+
+def params(**over):
+    p = {
+        "state": "enabled", "mechanism": "flag", "reason": "test", "set_by": "tests", "flag_name": "EXAM_MODE",
+        "allow_freeze_updates": False, "admin_email": "admin@lab.examday.invalid", "admin_password": "pw",
+        "admin_token": None, "confirmation_phrases": {"enable": "ENABLE EXAM MODE", "disable": "DISABLE EXAM MODE"},
+        "compose_project": "exam_platform",
+        "env": {"file": None, "var": "EXAM_MODE", "services": ["backend"], "compose_files": [], "project_dir": None,
+                "env_files": [], "backup": True},
+        "db": {"host": "db.invalid", "port": 5432, "name": "exam_platform", "user": "exam_user", "password": "x",
+               "container": None, "network": None, "connect_timeout": 5},
+        "flag_table": "system_flags", "flag_value_format": "jsonb",
+        "probe": {"path": "/v1/admin/jobs/recompute-mastery?dry_run=true", "method": "POST", "auth": "admin",
+                  "refused_status": 423, "refused_code": "EXAM_MODE_ACTIVE", "streak": 3},
+        "worker": {"service": "worker", "container": None, "idle_event": "job_runner_idle", "run_event": "job_run",
+                   "required": True, "window": 30},
+        "verify": True, "verify_timeout": 10.0, "poll_interval": 1.0,
+    }
+    p.update(over)
+    return p
+
+
+class FakeDb:
+    """A psycopg-like connection whose flag row the manager reads and writes."""
+    def __init__(self):
+        self.value = None
+        self.statements = []
+
+    def cursor(self):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, query, params):
+        self.statements.append((query, params))
+        if len(params) == 4:  # the upsert: key, value, set_by, reason
+            self.value = params[1]
+
+    def fetchone(self):
+        return None if self.value is None else (self.value,)
+
+    def commit(self):
+        pass
+
+    rollback = close = commit
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+    def sleep(self, seconds):
+        self.t += seconds
+
+
+def transport(method, url, headers, data, timeout):
+    if url.endswith("/health"):
+        return 200, {}, b'{"status": "ok"}'
+    if url.endswith("/v1/auth/login"):
+        return 200, {}, json.dumps({"tokens": {"access_token": "t"}}).encode()
+    # The platform ignores the flag: heavy jobs are still accepted.
+    return 200, {}, b'{"kind": "recompute-mastery", "would_run": true}'
+
+
+def runner(argv):
+    if argv[:2] == ["docker", "ps"]:
+        return 0, "abc123\n", ""
+    if argv[:2] == ["docker", "logs"]:
+        return 0, json.dumps({"ts": "2026-11-21T20:00:00Z", "event": "job_run", "exam_mode_active": True}) + "\n", ""
+    raise AssertionError(f"unexpected command {argv}")
+
+
+def test_a_mechanism_without_effect_fails_naming_the_missing_evidence():
+    db, clock = FakeDb(), Clock()
+    manager = ExamModeManager(params(), False, runner, PlatformClient("http://lab.invalid", transport), lambda _db: db,
+                              clock=clock, sleep=clock.sleep, wall=lambda: 1_800_000_000.0)
+    with pytest.raises(OpsError) as err:
+        manager.run()
+    assert db.value is True  # the flag was set...
+    msg = err.value.msg
+    assert msg.startswith("EXAM_MODE on via flag is not verified by effect after 10 s: ")
+    assert "the heavy-job probe /v1/admin/jobs/recompute-mastery?dry_run=true never answered HTTP 423 " \
+           "EXAM_MODE_ACTIVE 3 times in a row (last answer HTTP 200)" in msg
+    assert "the worker never logged job_runner_idle (newest worker record: job_run)" in msg
+    evidence = err.value.details["evidence"]
+    assert evidence["verified"] is False and evidence["probe"]["recent"] == [200, 200, 200]
+    assert clock.t >= 10.0  # waited the whole timeout on the fake clock, not in real time
+
+
+def test_check_mode_reads_and_reports_without_writing():
+    db, clock = FakeDb(), Clock()
+    result = ExamModeManager(params(), True, runner, PlatformClient("http://lab.invalid", transport), lambda _db: db,
+                             clock=clock, sleep=clock.sleep).run()
+    assert result["changed"] is True and result["msg"] == "would set EXAM_MODE on via flag"
+    assert db.value is None and all(len(p) == 1 for _q, p in db.statements)  # only the SELECT ran
+
+
+def test_freeze_updates_is_refused_before_any_connection():
+    def no_transport(*args):
+        raise AssertionError("no request may be sent")
+
+    with pytest.raises(OpsError, match="blocks every student"):
+        ExamModeManager(params(flag_name="FREEZE_UPDATES"), False, runner, PlatformClient("http://x.invalid", no_transport),
+                        lambda _db: FakeDb()).run()
