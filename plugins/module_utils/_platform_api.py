@@ -147,15 +147,23 @@ class PlatformClient:
         return self.call("submit", "POST", None, token, headers, session_id=session_id)
 
 
+HEALTHY_WORDS = ("ok", "up", "healthy")
+
+
+def body_says_ok(body) -> bool:
+    """A health or readiness body whose status says healthy (the code alone proves nothing)."""
+    return isinstance(body, dict) and str(body.get("status", "")).lower() in HEALTHY_WORDS
+
+
 def ready_verdict(resp: ApiResponse) -> tuple[bool, str]:
     """Readiness by body, not by code: the real platform answers 200 with status "down"."""
     body = resp.body if isinstance(resp.body, dict) else {}
     status = body.get("status")
     checks = body.get("checks") or {}
-    bad = sorted(k for k, v in checks.items() if str(v).lower() not in ("ok", "up", "healthy", "true"))
+    bad = sorted(k for k, v in checks.items() if str(v).lower() not in HEALTHY_WORDS + ("true",))
     if resp.status != 200:
         return False, f"HTTP {resp.status}"
-    if str(status).lower() not in ("ok", "up", "healthy") or bad:
+    if not body_says_ok(body) or bad:
         return False, f"status {status!r}" + (f", failing: {', '.join(bad)}" if bad else "")
     return True, "ok"
 

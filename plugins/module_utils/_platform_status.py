@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import ApiResponse, ready_verdict
+from ansible_collections.examday.ops.plugins.module_utils._platform_api import ApiResponse, body_says_ok, ready_verdict
 
 CONNECTIONS_SQL = """
 SELECT (SELECT setting::int FROM pg_settings WHERE name = 'max_connections') AS max_connections,
@@ -28,7 +28,7 @@ def health_check(resp: ApiResponse | None, error: str | None) -> dict:
     if resp is None:
         return check("health", False, None, error or "no answer")
     body = resp.body if isinstance(resp.body, dict) else {}
-    ok = resp.status == 200 and str(body.get("status", "")).lower() in ("ok", "up", "healthy")
+    ok = resp.status == 200 and body_says_ok(body)
     return check("health", ok, {**resp.evidence(), "body_status": body.get("status")},
                  "ok" if ok else f"HTTP {resp.status}, status {body.get('status')!r}")
 
@@ -46,8 +46,7 @@ def edge_check(answers: list[tuple[int, object]], error: str | None) -> dict:
     if error:
         return check("edge", False, None, error)
     codes = [status for status, _body in answers]
-    healthy = [status == 200 and isinstance(body, dict) and str(body.get("status", "")).lower() in ("ok", "up", "healthy")
-               for status, body in answers]
+    healthy = [status == 200 and body_says_ok(body) for status, body in answers]
     ok = bool(answers) and all(healthy)
     return check("edge", ok, {"requests": len(answers), "statuses": codes},
                  f"{sum(healthy)} of {len(answers)} requests through the edge reached a healthy backend")
