@@ -107,12 +107,8 @@ class BackgroundJobsManager:
         return run_checked(self.runner, argv, what)
 
     def _service_containers(self, service: str) -> list[dict]:
-        ids = [i for i in self._run(_docker_cli.ps_filter_argv(self.p["compose_project"], service),
-                                    f"listing containers of service {service}").split() if i]
-        if not ids:
-            return []
-        out = self._run(["docker", "inspect", *ids], "docker inspect")
-        return [_docker_cli.container_summary(c) for c in _docker_cli.parse_json_stream(out)]
+        return [_docker_cli.container_summary(c)
+                for c in _docker_cli.inspect_containers(self.runner, self.p["compose_project"], service)]
 
     def discover(self) -> dict:
         jobs, scanned, processes = [], [], []

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.examday.ops.plugins.module_utils._common import run_checked
+
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 
@@ -42,6 +44,19 @@ def ps_filter_argv(project: str, service: str | None = None, all_states: bool = 
     if all_states:
         argv.insert(2, "--all")
     return argv
+
+
+def container_ids(runner, project: str, service: str | None = None, all_states: bool = True) -> list[str]:
+    """Ids of a compose project's (or one service's) containers, through runner(argv) -> (rc, out, err)."""
+    what = f"service {service}" if service else f"project {project}"
+    out = run_checked(runner, ps_filter_argv(project, service, all_states), f"listing the containers of {what}")
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def inspect_containers(runner, project: str, service: str | None = None, all_states: bool = True) -> list[dict]:
+    """`docker inspect` of those containers (empty when there are none)."""
+    ids = container_ids(runner, project, service, all_states)
+    return parse_json_stream(run_checked(runner, ["docker", "inspect", *ids], "docker inspect")) if ids else []
 
 
 def container_env(inspect: dict) -> dict[str, str]:

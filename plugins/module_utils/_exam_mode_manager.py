@@ -64,16 +64,6 @@ class ExamModeManager:
         return _docker_cli.compose_argv(self.p["compose_project"], e["compose_files"], e.get("project_dir"),
                                         e.get("env_files"))
 
-    def _container_ids(self, service: str, all_states: bool = False) -> list:
-        out = self._run(_docker_cli.ps_filter_argv(self.p["compose_project"], service, all_states),
-                        f"listing the containers of service {service}")
-        return [line.strip() for line in out.splitlines() if line.strip()]
-
-    def _inspect(self, ids: list) -> list:
-        if not ids:
-            return []
-        return _docker_cli.parse_json_stream(self._run(["docker", "inspect", *ids], "docker inspect"))
-
     @property
     def needs_admin(self) -> bool:
         """The admin API is the mechanism, or the effect probe calls an admin endpoint."""
@@ -161,7 +151,7 @@ class ExamModeManager:
         file_value = _env_file.parse(text).get(e["var"])
         running = {}
         for service in e["services"]:
-            for c in self._inspect(self._container_ids(service)):
+            for c in _docker_cli.inspect_containers(self.runner, self.p["compose_project"], service, all_states=False):
                 running[c["Name"].lstrip("/")] = _docker_cli.container_env(c).get(e["var"])
         return {"text": text, "file": None if file_value is None else truthy(file_value), "running": running}
 
@@ -265,7 +255,9 @@ class ExamModeManager:
         w = self.p["worker"]
         if w.get("container"):
             return [w["container"]]
-        return self._container_ids(w["service"]) if w.get("service") else []
+        if not w.get("service"):
+            return []
+        return _docker_cli.container_ids(self.runner, self.p["compose_project"], w["service"], all_states=False)
 
     def _worker_records(self, since: float) -> list:
         records = []

@@ -295,8 +295,7 @@ def main() -> None:
     if p["mechanism"] == "flag" and not _db.HAS_PSYCOPG:
         module.fail_json(msg=missing_required_lib("psycopg"))
 
-    def runner(argv):
-        return module.run_command(argv)
+    runner = module.run_command
 
     def db_connect(db):
         return _db.connect(runner, db, "examday.ops exam_mode")

@@ -156,9 +156,7 @@ def main() -> None:
     if "db_connections" in want and not _db.HAS_PSYCOPG:
         module.fail_json(msg="db_connections needs the psycopg (3) Python library on the target.")
 
-    def runner(argv):
-        return module.run_command(argv)
-
+    runner = module.run_command
     checks, out = [], {}
     try:
         client = PlatformClient(p["api_url"], urllib_transport(p["validate_certs"]), p["timeout"], p["api_paths"])
@@ -177,10 +175,8 @@ def main() -> None:
             except PlatformUnreachable as exc:
                 error = str(exc)
             checks.append(st.edge_check(answers, error))
-        ids = [i for i in run_checked(runner, _docker_cli.ps_filter_argv(p["compose_project"]), "docker ps").split() if i]
-        inspected = _docker_cli.parse_json_stream(run_checked(runner, ["docker", "inspect", *ids], "docker inspect")) \
-            if ids else []
-        out["containers"] = [_docker_cli.container_summary(c) for c in inspected]
+        out["containers"] = [_docker_cli.container_summary(c)
+                             for c in _docker_cli.inspect_containers(runner, p["compose_project"])]
         if "services" in want:
             expected = p["expected_services"] or sorted({c["service"] for c in out["containers"] if c["service"]})
             if not expected:

@@ -186,7 +186,7 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.examday.ops.plugins.module_utils import _docker_cli
 from ansible_collections.examday.ops.plugins.module_utils import _preflight as pf
-from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe, run_checked
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
 
 try:
     from cryptography import x509
@@ -309,12 +309,11 @@ def main() -> None:
     rl = p["rate_limits"]
     if rl:
         try:
-            ids = run_checked(module.run_command, _docker_cli.ps_filter_argv(rl["compose_project"], rl["service"],
-                                                                             all_states=False), "docker ps").split()
-            if not ids:
+            running = _docker_cli.inspect_containers(module.run_command, rl["compose_project"], rl["service"],
+                                                     all_states=False)
+            if not running:
                 raise OpsError(f"no running container of service {rl['service']} in {rl['compose_project']}.")
-            for c in _docker_cli.parse_json_stream(run_checked(module.run_command, ["docker", "inspect", *ids],
-                                                               "docker inspect")):
+            for c in running:
                 env = _docker_cli.container_env(c)
                 checks.append(pf.rate_limit_check(c["Name"].lstrip("/"), {k: env.get(k) for k in rl["env_keys"]},
                                                   rl["env_keys"]))
