@@ -43,13 +43,13 @@ def resolve_host(runner, db: dict) -> str:
     return "127.0.0.1"
 
 
-def connect(runner, db: dict, application_name: str):
+def connect(runner, db: dict, application_name: str, options: str | None = None):
     """A psycopg connection; a failure becomes one sentence naming the cause (no password)."""
     host = resolve_host(runner, db)
     try:
         return psycopg.connect(host=host, port=db["port"], dbname=db["name"], user=db["user"],
                                password=db.get("password") or "", connect_timeout=db["connect_timeout"],
-                               application_name=application_name)
+                               application_name=application_name, **({"options": options} if options else {}))
     except psycopg.Error as exc:
         lines = [line for line in str(exc).strip().splitlines() if line.strip()]
         raise OpsError(f"cannot connect to database {db['name']} on {host}:{db['port']} as {db['user']}: "

@@ -1,0 +1,336 @@
+#!/usr/bin/python
+# Copyright: examday.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: fault
+short_description: Inject a fault into an exam platform, restore it, and measure recovery
+version_added: 0.2.0
+description:
+  - Container faults on compose services or named containers (stop then start, restart, kill with a signal, pause
+    then unpause, CPU throttle); network faults inside a container's network namespace through a short-lived helper
+    container with NET_ADMIN (partition from a peer or a port with iptables, random packet loss with the iptables
+    statistic match, bandwidth limit with tbf, delay and jitter with netem where the kernel has it); database faults
+    (terminate the app's connections, hold a lock on a table, occupy connections up to a percentage of
+    max_connections); a Redis stall (CLIENT PAUSE).
+  - Before anything changes, the fault is written to a ledger on the target host (what, prior state, the undo steps,
+    deadline) and a detached watchdog process is armed on the host. It undoes the fault at deadline plus I(grace)
+    even if the module, the playbook or the controller dies. Database and Redis faults are in addition bounded
+    server-side (pg_sleep under statement_timeout, idle_session_timeout, the pause's own timeout).
+  - With I(wait=true) the module holds the fault for I(duration) seconds, restores it, then polls C(/health) and
+    C(/v1/ready) (judged by their body) every 250 ms or faster until both are healthy, and returns the time that
+    took as RV(recovery_seconds).
+  - C(state=restored) undoes every active ledger entry; C(state=listed) lists them and, with I(fail_if_active),
+    fails while any is active (freeze and rehearsal start with it).
+  - Everything is validated before the first change (targets exist and run, parameters, netem available).
+    Check mode resolves targets and returns the plan without changing anything.
+author: examday.ops developers (@examday)
+extends_documentation_fragment:
+  - examday.ops.db
+options:
+  state:
+    description: Inject a fault, restore active ones, or list them.
+    type: str
+    default: injected
+    choices: [injected, restored, listed]
+  fault:
+    description: The fault to inject (C(state=injected)).
+    type: str
+    choices: [stop, restart, kill, pause, cpu, partition, loss, bandwidth, delay, db_terminate, db_lock, db_connections, redis_pause]
+  name:
+    description:
+      - A label for the fault in the ledger and the report. With C(state=restored), restore only the fault of this
+        name.
+    type: str
+  target:
+    description: Containers the fault acts on (container and network faults).
+    type: dict
+    default: {}
+    suboptions:
+      project:
+        description: Compose project.
+        type: str
+        default: exam_platform
+      service:
+        description: Compose service.
+        type: str
+      services:
+        description:
+          - Compose services, in order. With C(fault=restart) they are restarted in this order and each one's
+            containers must be healthy before the next service is restarted (the recovery drill).
+        type: list
+        elements: str
+      container:
+        description: A container name or id instead of a service.
+        type: str
+      pick:
+        description: Which of a service's running containers (replicas) to hit.
+        type: str
+        default: all
+        choices: [one, all, random]
+  params:
+    description:
+      - Parameters of the fault. C(kill) takes C(signal) (default SIGKILL); C(stop) and C(restart) C(stop_timeout);
+        C(cpu) C(cpus); C(partition) C(peer) (a container or an address/CIDR) and/or C(port); C(loss) C(loss_pct);
+        C(bandwidth) C(rate) (for example C(1mbit)); C(delay) C(delay_ms) and C(jitter_ms); C(db_lock) C(table) and
+        C(mode) (default EXCLUSIVE); C(db_connections) C(connections_pct); C(db_terminate) C(application_name)
+        (a regular expression, default all but examday's own); C(redis_pause) C(mode) (ALL or WRITE).
+    type: dict
+    default: {}
+  duration:
+    description: Seconds the fault lasts (ignored by C(restart) and C(db_terminate), which are instantaneous).
+    type: float
+    default: 30
+  grace:
+    description: Seconds after the deadline at which the host-side watchdog restores a fault nobody restored.
+    type: float
+    default: 30
+  wait:
+    description:
+      - Hold the fault for I(duration), restore it and measure recovery. With C(false) the module returns right
+        after injecting, and the fault is undone by C(state=restored) or by the watchdog at the deadline plus grace.
+    type: bool
+    default: true
+  ledger_dir:
+    description: The fault ledger's directory on the target host.
+    type: path
+    default: /var/lib/examday/faults
+  net_tool_image:
+    description: An image with iproute2 and iptables, run with NET_ADMIN in the target's network namespace (network faults).
+    type: str
+  api_url:
+    description: Base URL of the platform API; recovery is measured only when it is given.
+    type: str
+  api_paths:
+    description: Overrides of the C(health) and C(ready) paths.
+    type: dict
+    default: {}
+  validate_certs:
+    description: Verify TLS certificates when probing recovery.
+    type: bool
+    default: true
+  recovery_timeout:
+    description: Seconds to wait for the platform (or, in an ordered restart, each service) to be healthy again.
+    type: float
+    default: 120
+  recovery_interval:
+    description: Seconds between recovery probes (at most 0.25).
+    type: float
+    default: 0.25
+  redis:
+    description: Redis for C(redis_pause).
+    type: dict
+    default: {}
+    suboptions:
+      host:
+        description: Host.
+        type: str
+        default: 127.0.0.1
+      port:
+        description: Port.
+        type: int
+        default: 6379
+      password:
+        description: Password.
+        type: str
+  fail_if_active:
+    description: With C(state=listed), fail while the ledger has active faults.
+    type: bool
+    default: false
+notes:
+  - Network faults need the C(iptables) and C(tc) tools in I(net_tool_image); the lab's image has them.
+  - Docker cannot remove a C(--cpus) limit once set; a container that had none gets the host's CPU count back.
+"""
+
+EXAMPLES = r"""
+- name: Stop Redis for 60 s during load, then measure recovery
+  examday.ops.fault:
+    fault: stop
+    target: {project: exam_platform, service: redis}
+    duration: 60
+    ledger_dir: /var/lib/examday/faults
+    api_url: https://exam.example.org
+
+- name: Partition one backend replica from PostgreSQL for 20 s
+  examday.ops.fault:
+    fault: partition
+    target: {service: backend, pick: one}
+    params: {peer: exam_platform_postgres}
+    duration: 20
+    net_tool_image: nicolaka/netshoot:v0.13
+
+- name: Whatever happens, undo every active fault
+  examday.ops.fault:
+    state: restored
+"""
+
+RETURN = r"""
+name:
+  description: The fault's label.
+  returned: state=injected
+  type: str
+targets:
+  description: Names of the containers hit.
+  returned: state=injected
+  type: list
+  elements: str
+ledger_id:
+  description: The fault's ledger entry.
+  returned: state=injected, not check mode
+  type: str
+injected_at:
+  description: UTC time the fault was in place.
+  returned: state=injected, not check mode
+  type: str
+restored_at:
+  description: UTC time the fault was undone.
+  returned: state=injected with wait
+  type: str
+restored:
+  description: Whether the fault has been undone.
+  returned: state=injected, not check mode
+  type: bool
+recovery_seconds:
+  description: Seconds from the restore until health and readiness were healthy by body (null when not).
+  returned: when measured
+  type: float
+recovered:
+  description: Whether the platform was healthy again within I(recovery_timeout) (null when not measured).
+  returned: state=injected with wait
+  type: bool
+before:
+  description: State, health, restarts and limits of each target before the fault.
+  returned: state=injected, not check mode
+  type: dict
+after:
+  description: The same after recovery.
+  returned: state=injected with wait
+  type: dict
+details:
+  description: What the fault did (for example connections terminated, the restart order and timings).
+  returned: state=injected, not check mode
+  type: dict
+planned:
+  description: What the fault does, step by step.
+  returned: state=injected
+  type: list
+  elements: str
+active:
+  description: Active ledger entries.
+  returned: state=listed
+  type: list
+  elements: dict
+restored_ids:
+  description: Ledger entries undone by C(state=restored).
+  returned: state=restored, not check mode
+  type: list
+  elements: str
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.examday.ops.plugins.module_utils import _db, _fault_services
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
+from ansible_collections.examday.ops.plugins.module_utils._fault_manager import FaultManager
+from ansible_collections.examday.ops.plugins.module_utils._platform_api import (
+    PlatformClient, PlatformUnreachable, body_says_ok, ready_verdict, urllib_transport)
+
+try:
+    import redis
+    HAS_REDIS = True
+except ImportError:
+    redis = None
+    HAS_REDIS = False
+
+
+def recovery_probe(params: dict):
+    client = PlatformClient(params["api_url"], urllib_transport(params["validate_certs"]), 2.0, params["api_paths"])
+
+    def probe() -> tuple[bool, str]:
+        try:
+            health = client.health()
+            if not body_says_ok(health.body):
+                return False, f"health HTTP {health.status}"
+            ok, detail = ready_verdict(client.ready())
+            return ok, f"ready {detail}"
+        except PlatformUnreachable as exc:
+            return False, str(exc)
+    return probe
+
+
+def main() -> None:
+    spec = {
+        "state": {"type": "str", "default": "injected", "choices": ["injected", "restored", "listed"]},
+        "fault": {"type": "str", "choices": ["stop", "restart", "kill", "pause", "cpu", "partition", "loss", "bandwidth", "delay",
+                                             "db_terminate", "db_lock", "db_connections", "redis_pause"]},
+        "name": {"type": "str"},
+        "target": {"type": "dict", "default": {}, "options": {
+            "project": {"type": "str", "default": "exam_platform"},
+            "service": {"type": "str"},
+            "services": {"type": "list", "elements": "str"},
+            "container": {"type": "str"},
+            "pick": {"type": "str", "default": "all", "choices": ["one", "all", "random"]},
+        }},
+        "params": {"type": "dict", "default": {}},
+        "duration": {"type": "float", "default": 30},
+        "grace": {"type": "float", "default": 30},
+        "wait": {"type": "bool", "default": True},
+        "ledger_dir": {"type": "path", "default": "/var/lib/examday/faults"},
+        "net_tool_image": {"type": "str"},
+        "api_url": {"type": "str"},
+        "api_paths": {"type": "dict", "default": {}},
+        "validate_certs": {"type": "bool", "default": True},
+        "recovery_timeout": {"type": "float", "default": 120},
+        "recovery_interval": {"type": "float", "default": 0.25},
+        "redis": {"type": "dict", "default": {}, "options": {
+            "host": {"type": "str", "default": "127.0.0.1"},
+            "port": {"type": "int", "default": 6379},
+            "password": {"type": "str", "no_log": True},
+        }},
+        "fail_if_active": {"type": "bool", "default": False},
+    }
+    spec.update(_db.db_argument_spec())
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
+                           required_if=[("state", "injected", ["fault"])])
+    p = module.params
+    if not 0 <= p["grace"] <= 3600 or not 0 < p["recovery_timeout"] <= 3600 or not 0 < p["recovery_interval"]:
+        module.fail_json(msg="grace must be 0-3600 s, recovery_timeout 1-3600 s and recovery_interval above 0.")
+    fault = p["fault"] or ""
+    if fault.startswith("db_") and not _db.HAS_PSYCOPG:
+        module.fail_json(msg=missing_required_lib("psycopg"))
+    if fault == "redis_pause" and not HAS_REDIS:
+        module.fail_json(msg=missing_required_lib("redis"))
+
+    def runner(argv):
+        return module.run_command(argv)
+
+    def db(flt, params, duration, grace, sleep):
+        def connect(app, options):
+            return _db.connect(runner, p["db"], app, options)
+        return _fault_services.db_fault(connect, flt, params, duration, grace, sleep)
+
+    def redis_fault(flt, params, duration, sleep):
+        client = redis.Redis(host=p["redis"]["host"], port=p["redis"]["port"], password=p["redis"]["password"] or None,
+                             socket_timeout=duration + 10, socket_connect_timeout=5)
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            raise OpsError(f"cannot reach Redis at {p['redis']['host']}:{p['redis']['port']}: {type(exc).__name__}.") from None
+        return _fault_services.redis_fault(client, flt, params, duration, sleep)
+
+    manager = FaultManager(p, runner, time.time, time.sleep, module.check_mode,
+                           probe=recovery_probe(p) if p["api_url"] else None, db=db, redis=redis_fault,
+                           host_cpus=os.cpu_count() or 1)
+    try:
+        result = manager.run_state()
+    except OpsError as exc:
+        module.fail_json(msg=exc.msg, **json_safe(exc.details))
+    module.exit_json(**json_safe(result))
+
+
+if __name__ == "__main__":
+    main()
