@@ -37,6 +37,12 @@ options:
     description: Submit twice concurrently with one Idempotency-Key and require identical answers.
     type: bool
     default: true
+  experience_checks:
+    description:
+      - Before the submit, check what a student experiences - the timer is consistent across a reload, a token
+        refresh does not interrupt the attempt, and after a logout and a new login the attempt keeps its progress.
+    type: bool
+    default: true
 attributes:
   check_mode:
     description: Only C(GET /health) is called; no session is created.
@@ -66,7 +72,9 @@ answered:
   returned: success
   type: int
 checks:
-  description: C(resume_consistent), C(submit_idempotent), C(submitted).
+  description:
+    - C(resume_consistent), C(submit_idempotent), C(submitted), and with I(experience_checks)
+      C(timer_consistent), C(refresh_continues_attempt), C(logout_keeps_attempt).
   returned: success
   type: dict
 submit:
@@ -96,6 +104,7 @@ def main() -> None:
                                              "duration_seconds": 1800}},
         answer_count={"type": "int"},
         double_submit={"type": "bool", "default": True},
+        experience_checks={"type": "bool", "default": True},
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
@@ -108,7 +117,7 @@ def main() -> None:
             module.exit_json(changed=False, steps=[health.evidence()],
                              msg=f"would create and submit one session as {p['email']}")
         evidence = run_student_flow(client, p["email"], p["password"], p["session"], p["answer_count"],
-                                    p["double_submit"])
+                                    p["double_submit"], p["experience_checks"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     except PlatformUnreachable as exc:

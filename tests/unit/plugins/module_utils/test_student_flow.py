@@ -58,3 +58,39 @@ def test_a_refused_step_is_named():
     with pytest.raises(FlowFailed, match=r"step 'answer' answered HTTP 423 \(updates are frozen\)") as err:
         run_student_flow(PlatformClient("http://lab.invalid", Replay(exchanges)), "s", "pw", SPEC, answer_count=3)
     assert err.value.evidence["steps"][-1]["code"] == "FREEZE_UPDATES_ACTIVE"
+
+
+def experience_exchanges():
+    return load("lab_student_flow_experience.json")[1:]
+
+
+def test_recorded_experience_checks():
+    replay = Replay(experience_exchanges())
+    ev = run_student_flow(PlatformClient("http://lab.invalid", replay), "s@x.invalid", "pw", SPEC, answer_count=3,
+                          experience=True)
+    assert ev["checks"] == {"resume_consistent": True, "timer_consistent": True, "refresh_continues_attempt": True,
+                            "logout_keeps_attempt": True, "submit_idempotent": True, "submitted": True}
+    assert [s["step"] for s in ev["steps"]][7:] == ["refresh", "answer", "session", "logout", "login", "session", "submit", "submit"]
+    # The refresh sent the login's refresh token; the logout the refreshed one.
+    sent = {s["path"].rsplit("/", 1)[-1]: s for s in replay.sent}
+    assert sent["refresh"]["body"] == {"refresh_token": "<redacted>"} and sent["logout"]["body"] == {"refresh_token": "<redacted>"}
+
+
+def test_a_reset_timer_fails_the_experience_checks():
+    exchanges = experience_exchanges()
+    resumed = json.loads(exchanges[6]["body"])
+    resumed["session"]["expires_at"] = resumed["session"]["started_at"]
+    exchanges[6]["body"] = json.dumps(resumed)
+    with pytest.raises(FlowFailed, match="the timer is not consistent") as err:
+        run_student_flow(PlatformClient("http://lab.invalid", Replay(exchanges)), "s", "pw", SPEC, answer_count=3, experience=True)
+    assert err.value.evidence["checks"]["timer_consistent"] is False
+
+
+def test_an_attempt_lost_at_logout_fails_the_experience_checks():
+    exchanges = experience_exchanges()
+    after = json.loads(exchanges[12]["body"])
+    for q in after["questions"]:
+        q["has_answer"] = False
+    exchanges[12]["body"] = json.dumps(after)
+    with pytest.raises(FlowFailed, match="after logout and a new login"):
+        run_student_flow(PlatformClient("http://lab.invalid", Replay(exchanges)), "s", "pw", SPEC, answer_count=3, experience=True)
