@@ -41,3 +41,25 @@ options:
         type: int
         default: 5
 """
+
+    # The spec is plugins/module_utils/_db.py:pool_argument_spec().
+    POOL = r"""
+options:
+  pool:
+    description: The app's pool per process, and how many processes hold one (replicas x workers).
+    type: dict
+    default: {}
+    suboptions:
+      pool_size:
+        description: SQLAlchemy-style pool_size.
+        type: int
+        default: 10
+      max_overflow:
+        description: max_overflow.
+        type: int
+        default: 10
+      processes:
+        description: Processes with a pool each.
+        type: int
+        default: 1
+"""

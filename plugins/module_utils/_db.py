@@ -28,6 +28,20 @@ def db_argument_spec() -> dict:
     }}}
 
 
+def pool_argument_spec() -> dict:
+    """The `pool` option (doc fragment examday.ops.db.pool): the app's connection pool."""
+    return {"pool": {"type": "dict", "default": {}, "options": {
+        "pool_size": {"type": "int", "default": 10},
+        "max_overflow": {"type": "int", "default": 10},
+        "processes": {"type": "int", "default": 1},
+    }}}
+
+
+def pool_capacity(pool: dict) -> int:
+    """Connections the app may hold at most: (pool_size + max_overflow) x processes."""
+    return (pool["pool_size"] + pool["max_overflow"]) * pool["processes"]
+
+
 def resolve_host(runner, db: dict) -> str:
     if db.get("host"):
         return db["host"]

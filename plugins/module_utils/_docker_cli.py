@@ -5,6 +5,8 @@ Modules run these through module.run_command (no Docker SDK needed on the target
 from __future__ import annotations
 
 import json
+import re
+from typing import Iterable, Iterator
 
 from ansible_collections.examday.ops.plugins.module_utils._common import run_checked
 
@@ -95,10 +97,35 @@ def container_ip(inspect: dict, network: str | None = None) -> str | None:
     return None
 
 
-def json_log_records(text: str) -> list[dict]:
-    """JSON-lines log records; other lines (plain text, partial lines) are skipped."""
-    out = []
-    for line in text.splitlines():
+def logs_argv(container: str, since: str | None = None, until: str | None = None, timestamps: bool = False,
+              docker: str = "docker") -> list[str]:
+    """`docker logs` of one container, optionally over a window (RFC 3339 or Unix timestamps)."""
+    argv = [docker, "logs"]
+    if timestamps:
+        argv.append("--timestamps")
+    if since:
+        argv += ["--since", since]
+    if until:
+        argv += ["--until", until]
+    return argv + [container]
+
+
+def split_timestamp(line: str) -> tuple[str | None, str]:
+    """A `docker logs --timestamps` line as (RFC 3339 timestamp, the rest); (None, line) without one."""
+    if len(line) > 20 and line[4:5] == "-" and line[10:11] == "T":
+        stamp, sep, rest = line.partition(" ")
+        if sep:
+            return stamp, rest
+    return None, line
+
+
+def iter_json_log_records(lines: Iterable[str], ts_key: str | None = None) -> Iterator[dict]:
+    """JSON-lines log records, one at a time; other lines (plain text, partial lines) are skipped.
+    With ts_key, each line starts with a `docker logs --timestamps` stamp, stored under that key."""
+    for line in lines:
+        stamp = None
+        if ts_key:
+            stamp, line = split_timestamp(line)
         line = line.strip()
         if not line.startswith("{"):
             continue
@@ -107,5 +134,52 @@ def json_log_records(text: str) -> list[dict]:
         except ValueError:
             continue
         if isinstance(record, dict):
-            out.append(record)
+            if ts_key:
+                record[ts_key] = stamp
+            yield record
+
+
+def json_log_records(text: str, ts_key: str | None = None) -> list[dict]:
+    """JSON-lines log records of a whole text (see iter_json_log_records)."""
+    return list(iter_json_log_records(text.splitlines(), ts_key))
+
+
+def stats_argv(containers: list[str], docker: str = "docker") -> list[str]:
+    """One `docker stats` snapshot of the given containers, one JSON object per line."""
+    return [docker, "stats", "--no-stream", "--no-trunc", "--format", "{{json .}}", *containers]
+
+
+_SIZE = re.compile(r"^\s*([0-9.]+)\s*([KMGT]?i?B)\s*$", re.I)
+_UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3,
+          "tib": 1024 ** 4}
+
+
+def size_bytes(text: str) -> int | None:
+    m = _SIZE.match(text or "")
+    if not m:
+        return None
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def _percent(text) -> float | None:
+    try:
+        return float(str(text or "").strip().rstrip("%"))
+    except ValueError:
+        return None
+
+
+def parse_stats(records: list[dict]) -> list[dict]:
+    """`docker stats --no-stream --format '{{json .}}'` records as numbers (None where docker printed
+    no number, e.g. `--` for a container that is stopping)."""
+    out = []
+    for r in records:
+        used, _sep, limit = (r.get("MemUsage") or "").partition("/")
+        out.append({
+            "name": r.get("Name"),
+            "cpu_pct": _percent(r.get("CPUPerc")),
+            "mem_bytes": size_bytes(used),
+            "mem_limit_bytes": size_bytes(limit),
+            "mem_pct": _percent(r.get("MemPerc")),
+            "pids": int(r["PIDs"]) if str(r.get("PIDs", "")).isdigit() else None,
+        })
     return out

@@ -6,8 +6,6 @@ Gathering (HTTP, SQL, docker CLI) is done by the caller's collaborators; the che
 functions of what was gathered, so they are unit-tested on recorded real values."""
 from __future__ import annotations
 
-import re
-
 from ansible_collections.examday.ops.plugins.module_utils._platform_api import ApiResponse, body_says_ok, ready_verdict
 
 CONNECTIONS_SQL = """
@@ -95,34 +93,6 @@ def limits_check(summaries: list[dict]) -> dict:
     evidence = {s["name"]: s["limits"] for s in summaries}
     return check("resource_limits", not unlimited, evidence,
                  f"no CPU or memory limit: {', '.join(unlimited)}" if unlimited else "every container has limits")
-
-
-_SIZE = re.compile(r"^\s*([0-9.]+)\s*([KMGT]?i?B)\s*$", re.I)
-_UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3,
-          "tib": 1024 ** 4}
-
-
-def size_bytes(text: str) -> int | None:
-    m = _SIZE.match(text or "")
-    if not m:
-        return None
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-
-
-def parse_stats(records: list[dict]) -> list[dict]:
-    """`docker stats --no-stream --format '{{json .}}'` records as numbers."""
-    out = []
-    for r in records:
-        used, _sep, limit = (r.get("MemUsage") or "").partition("/")
-        out.append({
-            "name": r.get("Name"),
-            "cpu_pct": float((r.get("CPUPerc") or "0").rstrip("%") or 0),
-            "mem_bytes": size_bytes(used),
-            "mem_limit_bytes": size_bytes(limit),
-            "mem_pct": float((r.get("MemPerc") or "0").rstrip("%") or 0),
-            "pids": int(r["PIDs"]) if str(r.get("PIDs", "")).isdigit() else None,
-        })
-    return out
 
 
 def verdict(checks: list[dict]) -> dict:

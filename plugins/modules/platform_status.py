@@ -19,6 +19,7 @@ author: examday.ops developers (@examday)
 extends_documentation_fragment:
   - examday.ops.platform_api
   - examday.ops.db
+  - examday.ops.db.pool
 options:
   compose_project:
     description: The platform's compose project.
@@ -43,23 +44,6 @@ options:
     description: Regular expression over C(application_name) that marks the app's own connections.
     type: str
     default: '.*'
-  pool:
-    description: The app's pool per process, and how many processes hold one (replicas x workers).
-    type: dict
-    default: {}
-    suboptions:
-      pool_size:
-        description: SQLAlchemy-style pool_size.
-        type: int
-        default: 10
-      max_overflow:
-        description: max_overflow.
-        type: int
-        default: 10
-      processes:
-        description: Processes with a pool each.
-        type: int
-        default: 1
   max_connections_pct:
     description: Connections to the database must stay below this percentage of max_connections.
     type: float
@@ -130,17 +114,13 @@ CHECKS = ("health", "ready", "edge", "db_connections", "services", "resource_lim
 def main() -> None:
     spec = api_argument_spec()
     spec.update(_db.db_argument_spec())
+    spec.update(_db.pool_argument_spec())
     spec.update(
         compose_project={"type": "str", "default": "exam_platform"},
         expected_services={"type": "list", "elements": "str", "default": []},
         checks={"type": "list", "elements": "str", "default": list(CHECKS), "choices": list(CHECKS)},
         edge_requests={"type": "int", "default": 10},
         app_name_pattern={"type": "str", "default": ".*"},
-        pool={"type": "dict", "default": {}, "options": {
-            "pool_size": {"type": "int", "default": 10},
-            "max_overflow": {"type": "int", "default": 10},
-            "processes": {"type": "int", "default": 1},
-        }},
         max_connections_pct={"type": "float", "default": 80.0},
         stats={"type": "bool", "default": True},
     )
@@ -204,9 +184,8 @@ def main() -> None:
                                                       pool["processes"], p["max_connections_pct"]))
         running = [c["id"] for c in out["containers"] if c["running"]]
         if p["stats"] and running:
-            raw = run_checked(runner, ["docker", "stats", "--no-stream", "--no-trunc", "--format", "{{json .}}",
-                                       *running], "docker stats")
-            out["stats"] = st.parse_stats(_docker_cli.parse_json_stream(raw))
+            raw = run_checked(runner, _docker_cli.stats_argv(running), "docker stats")
+            out["stats"] = _docker_cli.parse_stats(_docker_cli.parse_json_stream(raw))
     except OpsError as exc:
         module.fail_json(msg=exc.msg)
     except ValueError as exc:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ansible_collections.examday.ops.plugins.module_utils import _docker_cli
 from ansible_collections.examday.ops.plugins.module_utils import _platform_status as st
 from ansible_collections.examday.ops.plugins.module_utils._platform_api import ApiResponse
 
@@ -70,10 +71,10 @@ def test_docker_stats_records_become_numbers():
         "NetIO": "35.4kB / 71.2kB",
         "PIDs": "2",
     }
-    (got,) = st.parse_stats([rec])
+    (got,) = _docker_cli.parse_stats([rec])
     assert got == {"name": "exam_platform-backend-1", "cpu_pct": 0.07, "mem_bytes": int(19.63 * 1024 ** 2),
                    "mem_limit_bytes": 512 * 1024 ** 2, "mem_pct": 3.83, "pids": 2}
-    assert st.size_bytes("1.5GB") == 1_500_000_000 and st.size_bytes("n/a") is None
+    assert _docker_cli.size_bytes("1.5GB") == 1_500_000_000 and _docker_cli.size_bytes("n/a") is None
 
 
 def test_verdict_fails_on_unmeasured_checks():
