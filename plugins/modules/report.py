@@ -1,0 +1,170 @@
+#!/usr/bin/python
+# Copyright: examday.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: report
+short_description: The GO/NO-GO rehearsal report from one evidence directory
+version_added: 0.1.0
+description:
+  - Reads one rehearsal evidence directory (the contract in C(docs/evidence.md)), decides the hard
+    gates and writes C(report.md) (the sections of the seed report template), C(report.json) (the
+    same content for machines), C(report.xml) (JUnit, one test case per hard gate, suite
+    C(examday.rehearsal)) and C(report.html) (self-contained, inline SVG charts) into that directory,
+    each with mode 0600.
+  - "Hard gates: zero data loss, no corrupted sessions, p95 latency and error rate outside the fault
+    windows, the error budget inside them, recovery within a budget, request-id traceability (logs
+    sufficient for audit), EXAM_MODE verified by effect, DB pool usage. See C(docs/report.md)."
+  - A gate without its evidence file has C(passed=null) and counts as failed (NO-GO); it is never a
+    silent pass.
+  - Does not fail on a NO-GO verdict (the playbook decides); fails only on bad input.
+  - Runs where the evidence is, normally the controller (C(delegate_to=localhost)).
+author: examday.ops developers (@examday)
+options:
+  evidence_dir:
+    description: The evidence directory to read; the report files are written into it.
+    type: path
+    required: true
+  thresholds:
+    description: Limits of the hard gates (usually from inventory). Unset keys keep their defaults.
+    type: dict
+    default: {}
+    suboptions:
+      p95_ms:
+        description: p95 latency outside the fault windows must be below this, in every scenario (ms).
+        type: float
+        default: 500
+      error_rate_pct:
+        description: Failed requests outside the fault windows must be below this percentage, in every scenario.
+        type: float
+        default: 1.0
+      fault_error_budget_pct:
+        description: Failed requests inside each fault window must be at most this percentage.
+        type: float
+        default: 20.0
+      recovery_seconds:
+        description: Every fault must be healthy again within this many seconds after it is undone.
+        type: float
+        default: 30
+      db_pool_pct:
+        description: Peak database connections must stay below this percentage of the app pool and of max_connections.
+        type: float
+        default: 80
+      traceability_min_pct:
+        description: At least this percentage of sampled request ids must be found in the logs.
+        type: float
+        default: 100
+      data_loss_checks:
+        description:
+          - Integrity check names that count towards the zero-data-loss gate; every other check
+            counts towards no corrupted sessions. Compared in lower case with non-alphanumerics as C(_).
+        type: list
+        elements: str
+        default: [orphaned_answers, orphan_answers, missing_answers, lost_answers]
+  title:
+    description: The report's title.
+    type: str
+    default: Exam-Day Rehearsal Report
+  environment:
+    description: The environment rehearsed (default the C(environment) of C(run.json)).
+    type: str
+  api_url:
+    description: The API URL rehearsed, shown in the report.
+    type: str
+  conducted_by:
+    description: Who conducted the rehearsal, shown in the report and the sign-off.
+    type: str
+attributes:
+  check_mode:
+    description: Computes the verdict and gates; writes nothing.
+    support: full
+  diff_mode:
+    description: Report files are records, not configuration; nothing to diff.
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: GO/NO-GO report from the rehearsal's evidence
+  examday.ops.report:
+    evidence_dir: "{{ rehearsal_evidence_dir }}"
+    thresholds: "{{ examday_thresholds | default({}) }}"
+    environment: staging
+    api_url: https://api-staging.example.com
+    conducted_by: exam-ops on-call
+  delegate_to: localhost
+  register: report
+
+- name: The playbook decides what a NO-GO means
+  ansible.builtin.fail:
+    msg: "NO-GO: {{ report.failed_gates | join(', ') }}"
+  when: report.verdict != 'GO'
+"""
+
+RETURN = r"""
+verdict:
+  description: C(GO) when every hard gate passed, otherwise C(NO-GO).
+  returned: always
+  type: str
+  sample: NO-GO
+gates:
+  description:
+    - One entry per hard gate with C(id), C(name), C(passed) (true, false, or null when its evidence
+      is missing, which counts as failed), C(value), C(threshold), C(rule), C(evidence) (file names
+      relative to the evidence directory) and C(detail).
+  returned: always
+  type: list
+  elements: dict
+failed_gates:
+  description: Names of the gates that did not pass (failed or without evidence).
+  returned: always
+  type: list
+  elements: str
+files:
+  description: Paths of the report files written (empty in check mode).
+  returned: always
+  type: list
+  elements: str
+thresholds:
+  description: The thresholds applied (defaults merged with the given ones).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
+from ansible_collections.examday.ops.plugins.module_utils._report import DATA_LOSS_CHECKS, DEFAULT_TITLE, run
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "evidence_dir": {"type": "path", "required": True},
+            "thresholds": {"type": "dict", "default": {}, "options": {
+                "p95_ms": {"type": "float", "default": 500.0},
+                "error_rate_pct": {"type": "float", "default": 1.0},
+                "fault_error_budget_pct": {"type": "float", "default": 20.0},
+                "recovery_seconds": {"type": "float", "default": 30.0},
+                "db_pool_pct": {"type": "float", "default": 80.0},
+                "traceability_min_pct": {"type": "float", "default": 100.0},
+                "data_loss_checks": {"type": "list", "elements": "str", "default": list(DATA_LOSS_CHECKS)},
+            }},
+            "title": {"type": "str", "default": DEFAULT_TITLE},
+            "environment": {"type": "str"},
+            "api_url": {"type": "str"},
+            "conducted_by": {"type": "str"},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    meta = {k: p[k] for k in ("title", "environment", "api_url", "conducted_by")}
+    try:
+        result = run(p["evidence_dir"], p["thresholds"], meta, module.check_mode)
+    except OpsError as exc:
+        module.fail_json(msg=exc.msg)
+    module.exit_json(**json_safe(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,501 @@
+"""The GO/NO-GO report: every hard gate can fail, missing evidence is NO-GO, a healthy directory is GO.
+
+The load evidence is real k6 output (tests/unit/fixtures/k6/, made by capture.py there): a run with
+one fault window during which the server was degraded (slower, every 8th request 503)."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import stat
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ansible_collections.examday.ops.plugins.module_utils import _report as rp
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
+
+K6 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "k6")
+GATE_NAMES = [name for _gid, name in rp.GATES]
+
+
+def k6_fault():
+    with open(os.path.join(K6, "faults.json"), encoding="utf-8") as fh:
+        return json.load(fh)[0]
+
+
+def healthy() -> dict:
+    """Every evidence file of a rehearsal that went well, as {relative path: content}."""
+    fault = dict(k6_fault(), name="backend degraded", fault="degrade", targets=["exam_platform-backend-1"],
+                 recovery_seconds=1.75, recovered=True, restored=True,
+                 recovery_detail="GET /v1/ready answered ok", targets_healthy_after_s=0.4,
+                 before={"exam_platform-backend-1": {"status": "running", "running": True, "health": "healthy"}},
+                 after={"exam_platform-backend-1": {"status": "running", "running": True, "health": "healthy"}},
+                 ledger_id="f-1")
+    return {
+        "run.json": {"playbook": "rehearsal.yml", "host": "lab", "environment": "local", "profile": "quick",
+                     "started_at": "2026-11-21T22:15:20.000Z", "finished_at": "2026-11-21T22:16:00.000Z",
+                     "thresholds": {"p95_ms": 500}},
+        "freeze-lab-20261121_221500.json": {
+            "direction": "freeze", "host": "lab", "environment": "local",
+            "started": "2026-11-21T22:15:00Z", "finished": "2026-11-21T22:15:14Z",
+            "verdict": {"check_mode": False, "direction": "freeze", "passed": True, "reasons": []},
+            "exam_mode": {"changed": True, "mechanism": "api", "state": "enabled", "verified": True,
+                          "evidence": {"seconds": 3.6, "verified": True,
+                                       "probe": {"answers": 8, "settled": True, "recent": [423] * 8,
+                                                 "last": "last answer HTTP 423 EXAM_MODE_ACTIVE",
+                                                 "path": "/v1/admin/jobs/recompute-mastery?dry_run=true"},
+                                       "worker": {"ok": True, "required": True,
+                                                  "last": "no worker container is running, so no job can run"}}},
+            "background_jobs": {"actions": [{"action": "stopped", "name": "exam_platform_worker"}],
+                                "found": {"containers": [{"name": "exam_platform_worker", "running": False,
+                                                          "paused": False, "status": "exited"}], "processes": []}},
+            "status_after": {"checks": [{"name": "health", "passed": True, "detail": "ok"},
+                                        {"name": "ready", "passed": True, "detail": "ok"}],
+                             "verdict": {"passed": True}},
+        },
+        "faults.json": [fault],
+        "load/answers/result.json": {
+            "scenario": "answers", "started_at": "2026-11-21T22:15:28.600Z", "finished_at": "2026-11-21T22:15:32.700Z",
+            "duration_s": 4.1, "http_reqs": 112, "rps": 27.3, "p50_ms": 16.9, "p95_ms": 83.8, "p99_ms": 87.6,
+            "max_ms": 91.9, "error_rate": 0.0268, "checks": {"passes": 109, "fails": 3},
+            "thresholds": {"http_req_duration{p(95)<500}": True}, "thresholds_passed": True, "dropped_iterations": 0,
+            "vus_max": 4, "acks": {"session": 0, "answer": 109, "submit": 0},
+            "exam": {"token_refreshes": 3, "logins": 4, "login_failures": 0, "rate_limited": 0,
+                     "refresh_continued": {"passes": 3, "fails": 0}, "double_submit_same": {"passes": 0, "fails": 0}}},
+        "load/answers/raw.json.gz": os.path.join(K6, "raw.json.gz"),
+        "load/answers/summary.json": os.path.join(K6, "summary.json"),
+        "integrity.json": {
+            "passed": True,
+            "checks": [{"name": n, "description": d, "count": 0, "expected": 0, "passed": True, "samples": []}
+                       for n, d in (("orphaned_answers", "answers whose session does not exist"),
+                                    ("missing_answers", "acknowledged answers not stored"),
+                                    ("duplicate_submits", "sessions with more than one SESSION_SUBMITTED event"),
+                                    ("inconsistent_status", "SUBMITTED sessions without submitted_at"),
+                                    ("unscored_sessions", "SUBMITTED sessions without a score"),
+                                    ("answers_not_in_session", "answers to questions outside the session"),
+                                    ("orphaned_events", "events whose session does not exist"),
+                                    ("duplicate_mastery_updates", "more than one mastery row per user and theme"))],
+            "statistics": {"sessions": 50, "submitted_sessions": 50, "active_sessions": 0, "expired_sessions": 0,
+                           "answers": 1000, "events": 150, "submitted_events": 50, "sessions_with_submit_event": 50},
+            "reconciliation": {"acknowledged": {"session": 50, "answer": 1000, "submit": 50},
+                               "lost": {"count": 0, "samples": []}, "mismatched": {"count": 0, "samples": []},
+                               "duplicates": {"count": 0, "samples": []},
+                               "unexpected": {"count": 2, "samples": [], "window": None}, "passed": True}},
+        "metrics/metrics.json": {
+            "db_pool": {"peak_connections": 14, "peak_all_connections": 15, "peak_app_connections": 12,
+                        "peak_at": "2026-11-21T22:15:30Z", "max_connections": 100, "pct_of_max_connections": 14.0,
+                        "app_pool_capacity": 40, "pct_of_app_pool": 30.0, "samples": 8, "sample_errors": 0},
+            "traceability": {"sampled": 20, "found": 20, "pct": 100.0, "samples": ["a1b2"], "eligible": 112},
+            "http_status": {"2xx": 10000, "3xx": 0, "4xx": 3, "5xx": 2, "other": 0, "total": 10005,
+                            "source": "backend logs", "error_rate_pct": 0.02, "client_error_rate_pct": 0.03},
+            "slow_sql": {"count_100ms": 4, "count_300ms": 0, "top": [{"duration_ms": 150.0, "statement": "SELECT 1"}]},
+            "slow_requests": {"count_500ms": 1, "count_1500ms": 0, "top": []},
+            "redis": {"configured": True, "redis_version": "7.0.15", "connected_clients": 4, "rejected_connections": 0,
+                      "keyspace": {"db0": {"keys": 10}}, "keys": 10},
+            "containers": {"exam_platform-backend-1": {
+                "ts": ["2026-11-21T22:15:29.000Z", "2026-11-21T22:15:31.000Z"], "cpu_pct": [10.0, 35.5],
+                "mem_bytes": [52428800, 53477376], "samples": 2, "cpu_max_pct": 35.5, "mem_max_bytes": 53477376,
+                "mem_limit_bytes": 536870912, "mem_slope_bytes_per_min": 1000.0}},
+            "edge_errors": {"5xx": 0, "upstream_errors": 0, "error_lines": 0, "error_rate_pct": 0.0, "samples": []},
+            "sessions": {"active": 0, "submitted": 50},
+            "prometheus": {"configured": False}},
+        "metrics/stats.jsonl": [
+            {"ts": "2026-11-21T22:15:29.000Z", "container": "exam_platform-backend-1", "cpu_pct": 10.0,
+             "mem_bytes": 52428800, "mem_limit_bytes": 536870912},
+            {"ts": "2026-11-21T22:15:31.000Z", "container": "exam_platform-backend-1", "cpu_pct": 35.5,
+             "mem_bytes": 53477376, "mem_limit_bytes": 536870912},
+            {"ts": "2026-11-21T22:15:31.000Z", "container": "exam_platform_redis", "cpu_pct": 1.0,
+             "mem_bytes": 5000000, "mem_limit_bytes": 268435456}],
+        "ux.json": {"session_id": "6c2f1e99", "answered": 10,
+                    "checks": {"resume_consistent": True, "submit_idempotent": True, "submitted": True},
+                    "steps": [{"step": "login", "status": 200, "ms": 24.0, "request_id": "r1", "method": "POST"},
+                              {"step": "sessions", "status": 201, "ms": 26.4, "request_id": "r2", "method": "POST"},
+                              {"step": "answer", "status": 200, "ms": 15.5, "request_id": "r3", "method": "POST"},
+                              {"step": "submit", "status": 200, "ms": 30.1, "request_id": "r4", "method": "POST"}]},
+    }
+
+
+def write_dir(root, files: dict) -> str:
+    for rel, content in files.items():
+        path = os.path.join(str(root), rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if rel.endswith(".jsonl"):
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(row) + "\n" for row in content)
+        elif isinstance(content, str) and os.path.isabs(content):
+            shutil.copyfile(content, path)
+        else:
+            with open(path, "w", encoding="utf-8") as fh:
+                json.dump(content, fh)
+    return str(root)
+
+
+def report_of(tmp_path, files: dict, thresholds=None, check_mode=False) -> dict:
+    return rp.run(write_dir(tmp_path, files), thresholds or {}, {"api_url": "http://127.0.0.1:18080",
+                                                                 "conducted_by": "unit test"}, check_mode)
+
+
+def gate(result: dict, name: str) -> dict:
+    return next(g for g in result["gates"] if g["name"] == name)
+
+
+PLACEHOLDER = re.compile(r"\[(Number|Date|URL|Name|Percentage|ms|Duration|Description|List[^\]]*|Brief[^\]]*|"
+                         r"Finding[^\]]*|staging/prod|true/false|Explanation|Plan|High/Medium/Low|Location[^\]]*|"
+                         r"Detailed[^\]]*|Any[^\]]*)\]")
+
+
+# -- GO --------------------------------------------------------------------------------------------
+
+def test_a_healthy_evidence_directory_is_go(tmp_path):
+    result = report_of(tmp_path, healthy())
+    assert result["verdict"] == "GO", [g for g in result["gates"] if g["passed"] is not True]
+    assert [g["name"] for g in result["gates"]] == GATE_NAMES
+    assert all(g["passed"] is True for g in result["gates"]) and result["failed_gates"] == []
+    assert result["changed"] is True
+    names = sorted(os.path.basename(f) for f in result["files"])
+    assert names == ["report.html", "report.json", "report.md", "report.xml"]
+    for path in result["files"]:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    latency = gate(result, "p95 latency outside fault windows")
+    assert latency["value"] < 40 and latency["threshold"] == 500  # the fault window's 60 ms slowdown is left out
+    budget = gate(result, "error budget inside fault windows")
+    assert 0 < budget["value"] <= 20 and "backend degraded" in budget["detail"]
+
+
+def test_the_markdown_follows_the_template_with_no_placeholder(tmp_path):
+    report_of(tmp_path, healthy())
+    md = (tmp_path / "report.md").read_text()
+    for heading in ("## Executive Summary", "## Phase 1: Pre-Exam Freeze", "### EXAM_MODE Verification",
+                    "## Phase 2: Load Generation", "### Database Connection Pool", "### Redis Status",
+                    "## Phase 3: Failure Injection", "### A) backend degraded", "## Phase 4: Data Integrity Verification",
+                    "### Summary Statistics", "## Phase 5: User Experience Validation",
+                    "## Phase 6: Observability Review", "## Phase 7: Recovery Drill", "## Risk Register",
+                    "## GO/NO-GO Decision", "### Hard Gates", "### Blockers", "## Sign-Off", "## Appendices"):
+        assert heading in md, heading
+    assert positions(md, "## Executive Summary", "## Phase 1", "## Phase 2", "## Phase 3", "## Phase 4", "## Phase 5",
+                     "## Phase 6", "## Phase 7", "## Risk Register", "## GO/NO-GO Decision", "## Sign-Off")
+    assert "**Status**: [x] GO  [ ] NO-GO" in md
+    assert "- [x] No cron jobs running" in md and "- [x] `/health` accessible" in md
+    assert "**Answer Submissions** (scenario `answers`, from raw k6 samples)" in md
+    assert "- Total requests: 112" in md and "**Recovery Time**: 1.75 s" in md
+    assert "- Total sessions: 50" in md and "- Total answers: 1000" in md and "**Conducted By**: unit test" in md
+    assert "- Slow queries (>100ms): 4" in md and "- [x] Token refresh does not interrupt session" in md
+    assert not PLACEHOLDER.search(md), PLACEHOLDER.search(md)
+
+
+def positions(text, *parts):
+    found = [text.index(p) for p in parts]
+    return found == sorted(found)
+
+
+def test_json_xml_and_html_hold_the_same_verdict(tmp_path):
+    result = report_of(tmp_path, healthy())
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["verdict"] == "GO" and [g["name"] for g in data["gates"]] == GATE_NAMES
+    assert data["load"]["scenarios"][0]["outside"]["errors"] == 0
+    assert data["timeline"]["per_second"] and data["faults"][0]["window"]["requests"] > 0
+    suite = ET.parse(tmp_path / "report.xml").getroot().find("testsuite")
+    assert suite.get("name") == "examday.rehearsal" and suite.get("tests") == "9" and suite.get("failures") == "0"
+    assert [c.get("name") for c in suite.iter("testcase")] == GATE_NAMES
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("<svg") >= 6 and "<script" not in page and "http://" not in page.replace(
+        "http://www.w3.org/2000/svg", "").replace("http://127.0.0.1:18080", "")
+    assert 'class="win"' in page and ">backend degraded</text>" in page  # the fault window, shaded and labelled
+    assert "CPU per container" in page and "Recovery time per fault" in page
+    assert result["verdict"] in page
+
+
+def test_check_mode_computes_and_writes_nothing(tmp_path):
+    result = report_of(tmp_path, healthy(), check_mode=True)
+    assert result["verdict"] == "GO" and result["files"] == [] and result["changed"] is True
+    assert not any(name.startswith("report.") for name in os.listdir(tmp_path))
+
+
+def test_the_same_evidence_gives_the_same_files(tmp_path):
+    first = report_of(tmp_path, healthy())
+    again = rp.run(str(tmp_path), {}, {"api_url": "http://127.0.0.1:18080", "conducted_by": "unit test"}, False)
+    assert first["changed"] is True and again["changed"] is False and again["files"] == first["files"]
+
+
+# -- each gate can fail ----------------------------------------------------------------------------
+
+def test_one_lost_acknowledged_write_is_no_go_naming_zero_data_loss(tmp_path):
+    files = healthy()
+    recon = files["integrity.json"]["reconciliation"]
+    recon["lost"] = {"count": 1, "samples": [{"kind": "answer", "session_id": "s-9", "question_id": 4}]}
+    recon["passed"] = False
+    result = report_of(tmp_path, files)
+    assert result["verdict"] == "NO-GO" and result["failed_gates"] == ["zero data loss"]
+    lost = gate(result, "zero data loss")
+    assert lost["passed"] is False and lost["value"] == 1 and "1 of 1100 acknowledged writes lost" in lost["detail"]
+    assert "s-9" in lost["detail"]
+    md = (tmp_path / "report.md").read_text()
+    assert md.index("FAIL — zero data loss") < md.index("PASS — no corrupted sessions")  # failed gates first
+
+
+def test_a_failing_data_loss_check_fails_zero_data_loss(tmp_path):
+    files = healthy()
+    check = files["integrity.json"]["checks"][0]
+    check.update(count=2, passed=False)
+    result = report_of(tmp_path, files)
+    assert result["failed_gates"] == ["zero data loss"]
+    assert "orphaned_answers (2)" in gate(result, "zero data loss")["detail"]
+
+
+def test_corruption_checks_and_unknown_checks_fail_no_corrupted_sessions(tmp_path):
+    files = healthy()
+    files["integrity.json"]["checks"][2].update(count=1, passed=False)  # duplicate_submits
+    files["integrity.json"]["checks"].append({"name": "Something New", "count": 3, "expected": 0, "passed": False})
+    result = report_of(tmp_path, files)
+    corrupted = gate(result, "no corrupted sessions")
+    assert result["failed_gates"] == ["no corrupted sessions"] and corrupted["value"] == 4
+    assert "duplicate_submits (1)" in corrupted["detail"] and "Something New (3)" in corrupted["detail"]
+
+
+def test_data_loss_checks_are_data(tmp_path):
+    files = healthy()
+    files["integrity.json"]["checks"].append({"name": "acked-but-absent", "count": 1, "expected": 0, "passed": False})
+    result = report_of(tmp_path, files, {"data_loss_checks": ["orphaned_answers", "Acked but absent"]})
+    assert result["failed_gates"] == ["zero data loss"]
+
+
+def test_p95_above_the_limit_fails_latency(tmp_path):
+    result = report_of(tmp_path, healthy(), {"p95_ms": 20})
+    latency = gate(result, "p95 latency outside fault windows")
+    assert result["failed_gates"] == ["p95 latency outside fault windows"]
+    assert latency["passed"] is False and latency["value"] > 20 and latency["threshold"] == 20
+
+
+def test_without_faults_json_every_error_counts_outside_and_fault_gates_have_no_evidence(tmp_path):
+    files = healthy()
+    del files["faults.json"]
+    result = report_of(tmp_path, files)
+    errors = gate(result, "error rate outside fault windows")
+    assert errors["passed"] is False and errors["value"] > 1  # the degraded window's 503s now count
+    for name in ("error budget inside fault windows", "recovery within budget"):
+        assert gate(result, name)["passed"] is None
+        assert gate(result, name)["detail"] == "no evidence: faults.json missing"
+    assert result["verdict"] == "NO-GO"
+
+
+def test_errors_inside_a_fault_window_above_the_budget_fail(tmp_path):
+    result = report_of(tmp_path, healthy(), {"fault_error_budget_pct": 3})
+    budget = gate(result, "error budget inside fault windows")
+    assert budget["passed"] is False and budget["value"] > 3
+    assert result["failed_gates"] == ["error budget inside fault windows"]
+
+
+def test_a_fault_window_without_load_is_no_evidence(tmp_path):
+    files = healthy()
+    files["faults.json"][0].update(injected_at="2026-11-21T23:00:00.000Z", restored_at="2026-11-21T23:01:00.000Z")
+    budget = gate(report_of(tmp_path, files), "error budget inside fault windows")
+    assert budget["passed"] is None and "no request during the window" in budget["detail"]
+
+
+def test_duplicates_fail_no_corrupted_sessions_not_zero_data_loss(tmp_path):
+    files = healthy()
+    recon = files["integrity.json"]["reconciliation"]
+    recon.update(duplicates={"count": 1, "samples": [{"session_id": "s-3", "submitted_events": 2}]}, passed=False)
+    result = report_of(tmp_path, files)
+    assert result["failed_gates"] == ["no corrupted sessions"]
+    assert "1 writes stored twice" in gate(result, "no corrupted sessions")["detail"]
+
+
+def test_an_unexplained_failed_reconciliation_fails_zero_data_loss(tmp_path):
+    files = healthy()
+    files["integrity.json"]["reconciliation"]["passed"] = False
+    result = report_of(tmp_path, files)
+    assert result["failed_gates"] == ["zero data loss"]
+    assert "reconciliation did not pass" in gate(result, "zero data loss")["detail"]
+
+
+def test_nothing_acknowledged_is_no_evidence_of_zero_data_loss(tmp_path):
+    files = healthy()
+    files["integrity.json"]["reconciliation"]["acknowledged"] = {"session": 0, "answer": 0, "submit": 0}
+    lost = gate(report_of(tmp_path, files), "zero data loss")
+    assert lost["passed"] is None and "no acknowledged write" in lost["detail"]
+
+
+def test_recovery_not_probed_is_no_evidence(tmp_path):
+    files = healthy()
+    files["faults.json"][0].update(recovered=None, recovery_seconds=None, recovery_detail="no api_url given")
+    recovery = gate(report_of(tmp_path, files), "recovery within budget")
+    assert recovery["passed"] is None and recovery["detail"] == "no evidence: backend degraded: recovery not measured"
+
+
+def test_a_failed_refresh_under_load_is_a_ux_issue(tmp_path):
+    files = healthy()
+    files["load/answers/result.json"]["exam"]["refresh_continued"] = {"passes": 2, "fails": 1}
+    report_of(tmp_path, files)
+    md = (tmp_path / "report.md").read_text()
+    assert "- [ ] Token refresh does not interrupt session (2 of 3 token refreshes during the load kept the session)" in md
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"recovery_seconds": 45.0}, "healthy again after 45.00 s"),
+    ({"recovered": False, "recovery_seconds": None}, "not healthy again"),
+    ({"restored": False}, "not restored"),
+])
+def test_slow_or_missing_recovery_fails(tmp_path, change, words):
+    files = healthy()
+    files["faults.json"][0].update(change)
+    result = report_of(tmp_path, files)
+    recovery = gate(result, "recovery within budget")
+    assert recovery["passed"] is False and words in recovery["detail"]
+    assert "recovery within budget" in result["failed_gates"]
+
+
+def test_recovery_budget_is_a_threshold(tmp_path):
+    result = report_of(tmp_path, healthy(), {"recovery_seconds": 1.5})
+    assert gate(result, "recovery within budget")["passed"] is False
+
+
+def test_untraceable_request_ids_fail_audit(tmp_path):
+    files = healthy()
+    files["metrics/metrics.json"]["traceability"] = {"sampled": 20, "found": 19}
+    result = report_of(tmp_path, files)
+    audit = gate(result, "logs sufficient for audit")
+    assert audit["passed"] is False and audit["value"] == 95.0
+    assert result["failed_gates"] == ["logs sufficient for audit"]
+
+
+def test_missing_metrics_is_no_go_for_db_pool_and_traceability(tmp_path):
+    files = healthy()
+    del files["metrics/metrics.json"]
+    result = report_of(tmp_path, files)
+    assert result["verdict"] == "NO-GO"
+    assert sorted(result["failed_gates"]) == ["DB pool below limit", "logs sufficient for audit"]
+    for name in result["failed_gates"]:
+        assert gate(result, name)["passed"] is None
+        assert gate(result, name)["detail"] == "no evidence: metrics/metrics.json missing"
+    suite = ET.parse(tmp_path / "report.xml").getroot().find("testsuite")
+    failures = {c.get("name"): c.find("failure") for c in suite.iter("testcase")}
+    assert failures["DB pool below limit"].get("type") == "no_evidence"
+    assert failures["zero data loss"] is None
+
+
+def test_exam_mode_not_verified_by_effect_fails(tmp_path):
+    files = healthy()
+    files["freeze-lab-20261121_221500.json"]["exam_mode"]["verified"] = False
+    result = report_of(tmp_path, files)
+    assert result["failed_gates"] == ["EXAM_MODE verified by effect"]
+    assert gate(result, "EXAM_MODE verified by effect")["detail"].startswith("not verified")
+
+
+def test_the_newest_freeze_record_counts(tmp_path):
+    files = healthy()
+    older = copy.deepcopy(files["freeze-lab-20261121_221500.json"])
+    files["freeze-lab-20261121_221500.json"]["exam_mode"]["verified"] = False
+    files["freeze-lab-20261121_210000.json"] = older
+    result = report_of(tmp_path, files)
+    exam = gate(result, "EXAM_MODE verified by effect")
+    assert exam["passed"] is False and exam["evidence"] == ["freeze-lab-20261121_221500.json"]
+
+
+def test_db_pool_at_the_limit_fails(tmp_path):
+    files = healthy()
+    files["metrics/metrics.json"]["db_pool"].update(pct_of_app_pool=80.0)
+    result = report_of(tmp_path, files)
+    assert result["failed_gates"] == ["DB pool below limit"]
+    assert gate(result, "DB pool below limit")["value"] == 80.0
+
+
+def test_an_empty_directory_is_no_go_with_no_evidence_for_every_gate(tmp_path):
+    result = report_of(tmp_path, {})
+    assert result["verdict"] == "NO-GO" and result["failed_gates"] == GATE_NAMES
+    assert all(g["passed"] is None and g["detail"].startswith("no evidence:") for g in result["gates"])
+    assert gate(result, "zero data loss")["detail"] == "no evidence: integrity.json missing"
+    md = (tmp_path / "report.md").read_text()
+    assert "not measured" in md and not PLACEHOLDER.search(md)
+    assert "**Status**: [ ] GO  [x] NO-GO" in md
+    suite = ET.parse(tmp_path / "report.xml").getroot().find("testsuite")
+    assert suite.get("failures") == "9"
+    assert {c.find("failure").get("type") for c in suite.iter("testcase")} == {"no_evidence"}
+    assert "<svg" not in (tmp_path / "report.html").read_text()
+
+
+def test_unreadable_evidence_is_named(tmp_path):
+    files = healthy()
+    del files["integrity.json"]
+    write_dir(tmp_path, files)
+    (tmp_path / "integrity.json").write_text("{not json")
+    result = rp.run(str(tmp_path), {}, {}, False)
+    assert gate(result, "zero data loss")["detail"].startswith("no evidence: integrity.json unreadable")
+
+
+def test_without_raw_samples_result_json_counts_only_when_no_fault_overlaps(tmp_path):
+    files = healthy()
+    del files["load/answers/raw.json.gz"]
+    result = report_of(tmp_path, files)
+    assert gate(result, "p95 latency outside fault windows")["passed"] is None
+    assert "spans a fault window" in gate(result, "p95 latency outside fault windows")["detail"]
+    files["faults.json"][0].update(injected_at="2026-11-21T23:00:00.000Z", restored_at="2026-11-21T23:01:00.000Z")
+    result = report_of(tmp_path, files)
+    assert gate(result, "p95 latency outside fault windows")["passed"] is True
+    assert gate(result, "p95 latency outside fault windows")["value"] == 83.8
+    assert gate(result, "error rate outside fault windows")["passed"] is False  # 2.68 % over the whole run
+
+
+# -- input, escaping, whitelisting ----------------------------------------------------------------
+
+@pytest.mark.parametrize("thresholds, words", [
+    ({"fault_error_budget_pct": -1}, "must not be negative"),
+    ({"error_rate_pct": 101}, "at most 100"),
+    ({"db_pool_pct": 150.0}, "at most 100"),
+    ({"p95_ms": 0}, "above 0"),
+    ({"p95_ms": "fast"}, "must be a number"),
+    ({"p59_ms": 1}, "Unknown threshold"),
+    ({"data_loss_checks": "orphaned_answers"}, "list of integrity check names"),
+])
+def test_bad_thresholds_fail_with_one_sentence(thresholds, words):
+    with pytest.raises(OpsError) as err:
+        rp.resolve_thresholds(thresholds)
+    assert words in err.value.msg and err.value.msg.endswith(".") and "\n" not in err.value.msg
+
+
+def test_a_missing_directory_fails_with_one_sentence(tmp_path):
+    with pytest.raises(OpsError, match="does not exist"):
+        rp.run(str(tmp_path / "nope"), {}, {}, False)
+
+
+def test_thresholds_default_and_merge():
+    th = rp.resolve_thresholds({"p95_ms": 300, "recovery_seconds": None})
+    assert th["p95_ms"] == 300.0 and th["recovery_seconds"] == 30.0 and th["error_rate_pct"] == 1.0
+
+
+def test_hostile_text_is_escaped_everywhere(tmp_path):
+    files = healthy()
+    files["faults.json"][0]["name"] = 'redis <script>alert("x")</script> | & \x07 stop'
+    result = report_of(tmp_path, files, check_mode=False)
+    assert result["verdict"] == "GO"
+    page = (tmp_path / "report.html").read_text()
+    assert "<script" not in page and "&lt;script&gt;" in page
+    ET.parse(tmp_path / "report.xml")  # still valid XML
+    md = (tmp_path / "report.md").read_text()
+    assert "\\|" in md
+
+
+def test_only_whitelisted_fields_are_copied(tmp_path):
+    files = healthy()
+    files["metrics/metrics.json"]["redis"]["requirepass"] = "hunter2-redis"
+    files["metrics/metrics.json"]["redis"]["info"] = {"password": "hunter2-nested"}
+    files["metrics/metrics.json"]["slow_sql"]["sample_sql"] = "SELECT 'hunter2-sql'"
+    files["integrity.json"]["statistics"]["dsn"] = "postgresql://u:hunter2-dsn@db/x"
+    files["integrity.json"]["reconciliation"]["lost"]["samples"] = [{"session_id": "s", "token": "hunter2-token"}]
+    files["run.json"]["db_password"] = "hunter2-run"
+    files["ux.json"]["access_token"] = "hunter2-ux"
+    report_of(tmp_path, files)
+    for name in ("report.md", "report.json", "report.xml", "report.html"):
+        assert "hunter2" not in (tmp_path / name).read_text(), name
+
+
+def test_module_documentation_defaults_are_the_logic_defaults():
+    import yaml
+    from ansible_collections.examday.ops.plugins.modules import report as module
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    subs = doc["options"]["thresholds"]["suboptions"]
+    assert {k: v["default"] for k, v in subs.items()} == rp.DEFAULT_THRESHOLDS
+    assert doc["options"]["title"]["default"] == rp.DEFAULT_TITLE
