@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import os
+import tempfile
 import uuid
 
 
@@ -43,3 +45,18 @@ def run_checked(runner, argv: list, what: str) -> str:
         detail = (err or out).strip().splitlines()
         raise OpsError(f"{what} failed: {detail[-1] if detail else f'rc {rc}'}.")
     return out
+
+
+def write_private(path: str, data: bytes, what: str = "") -> None:
+    """Writes evidence: mode 0600, replaced atomically (a reader never sees half a file)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise OpsError(f"cannot write {what or path}: {exc.strerror or exc}.") from None

@@ -167,8 +167,7 @@ class FaultManager:
         self._check_overlap(targets)
         before = self.snapshot(targets)
         instant = fault in plan_mod.INSTANT_FAULTS
-        hold = 0 if instant else p["duration"]
-        deadline = now + hold + (60 * max(1, len(targets)) if instant else 5)
+        deadline = now + p["duration"] + (60 * max(1, len(targets)) if instant else 5)
         entry = {"id": fault_id, "name": label, "fault": fault, "kind": kind, "status": ACTIVE,
                  "targets": [{"id": t["id"], "name": t["name"]} for t in targets],
                  "params": {k: v for k, v in params.items() if "password" not in k},
@@ -179,12 +178,12 @@ class FaultManager:
         entry["watchdog_pid"] = self.spawn(lambda: watch(Ledger(p["ledger_dir"]), fault_id, subprocess_runner))
         with self.ledger.locked():
             self.ledger.write(entry)
-        injected_at = self.clock()
+        injected_at = started = self.clock()
         details = {}
         try:
             details = self._apply(fault, kind, params, plan, targets)
-            if kind in ("container", "network"):
-                injected_at = self.clock()  # the fault is in place now; held faults were in place from the start
+            if kind in ("container", "network") and not instant:
+                injected_at = self.clock()  # in place now; a restart's window (and a held fault's) starts before
         except OpsError as exc:
             restored = self.ledger.restore(fault_id, self.run, "module (injection failed)", self.clock)
             raise OpsError(f"{exc.msg[:-1] if exc.msg.endswith('.') else exc.msg}; the fault was "
@@ -193,8 +192,8 @@ class FaultManager:
             return {"changed": True, **result, "ledger_id": fault_id, "injected_at": iso(injected_at), "restored": False,
                     "deadline": iso(deadline), "before": before, "details": details,
                     "msg": f"injected {label}; the host restores it at {iso(deadline + p['grace'])} unless restored earlier"}
-        if not instant and kind in ("container", "network"):
-            self.sleep(max(0.0, injected_at + p["duration"] - self.clock()))
+        if kind in ("container", "network"):  # held (or, for a restart, observed) for its duration
+            self.sleep(max(0.0, (started if instant else injected_at) + p["duration"] - self.clock()))
         entry = self.ledger.restore(fault_id, self.run, "module", self.clock)
         restored_at = entry.get("restored_at") or self.clock()
         recovery, detail = self._recovery()

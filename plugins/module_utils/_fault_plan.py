@@ -21,7 +21,8 @@ DB_FAULTS = ("db_terminate", "db_lock", "db_connections")
 REDIS_FAULTS = ("redis_pause",)
 FAULTS = CONTAINER_FAULTS + NETWORK_FAULTS + DB_FAULTS + REDIS_FAULTS
 
-# Faults that have no duration of their own: they happen, then recovery is measured.
+# Faults that happen at once: `duration` is how long they are observed afterwards (a restart) or
+# repeated (db_terminate, every params.every seconds), so the fault window holds traffic.
 INSTANT_FAULTS = ("restart", "db_terminate")
 
 SIGNALS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
@@ -57,8 +58,9 @@ def _number(params: dict, key: str, low: float, high: float, fault: str, require
 def validate(fault: str, params: dict, duration: float, wait: bool) -> dict:
     """Checks a fault's parameters before anything is touched; returns them normalised."""
     kind = kind_of(fault)
-    if fault not in INSTANT_FAULTS and not 1 <= duration <= 3600:
-        raise OpsError(f"duration of fault {fault} must be between 1 and 3600 seconds, not {duration!r}.")
+    low = 0 if fault in INSTANT_FAULTS else 1  # an instantaneous fault's duration is the time it is observed
+    if not low <= duration <= 3600:
+        raise OpsError(f"duration of fault {fault} must be between {low} and 3600 seconds, not {duration!r}.")
     if kind in ("db", "redis") and not wait:
         raise OpsError(f"fault {fault} is held by the module for its duration, so it needs wait=true.")
     out = dict(params)
@@ -106,6 +108,7 @@ def validate(fault: str, params: dict, duration: float, wait: bool) -> dict:
         except re.error:
             raise OpsError(f"params.application_name of fault db_terminate is not a valid regular expression: {pattern!r}.") from None
         out["application_name"] = pattern
+        out["every"] = _number(params, "every", 0.5, 3600, fault, required=False) or 2.0
     elif fault == "redis_pause":
         mode = str(params.get("mode") or "ALL").upper()
         if mode not in ("ALL", "WRITE"):

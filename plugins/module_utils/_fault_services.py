@@ -22,13 +22,23 @@ def db_fault(connect, fault: str, params: dict, duration: float, grace: float, s
     from psycopg import sql, errors  # pylint: disable=import-outside-toplevel
     bound = duration + grace
     if fault == "db_terminate":
+        terminated, names, rounds = 0, set(), 0
         with connect(APP_NAME, None) as conn:
-            rows = conn.execute(
-                "SELECT pg_terminate_backend(pid), application_name FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
-                "AND application_name !~ '^examday' AND application_name ~ %s", (params["application_name"],)).fetchall()
-            conn.commit()
-        return {"terminated": sum(1 for r in rows if r[0]), "application_names": sorted({r[1] for r in rows})}
+            conn.autocommit = True
+            elapsed = 0.0
+            while True:  # at once, then every params.every s for the duration (bounded)
+                rows = conn.execute(
+                    "SELECT pg_terminate_backend(pid), application_name FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                    "AND application_name !~ '^examday' AND application_name ~ %s", (params["application_name"],)).fetchall()
+                rounds += 1
+                terminated += sum(1 for r in rows if r[0])
+                names |= {r[1] for r in rows}
+                if elapsed + params["every"] > duration:
+                    break
+                sleep(params["every"])
+                elapsed += params["every"]
+        return {"terminated": terminated, "rounds": rounds, "application_names": sorted(names)}
     if fault == "db_lock":
         schema, _dot, table = params["table"].rpartition(".")
         ident = sql.Identifier(schema, table) if schema else sql.Identifier(table)

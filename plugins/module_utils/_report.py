@@ -19,11 +19,10 @@ import json
 import math
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from typing import Any, Callable, Iterable
 
-from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe, write_private
 from ansible_collections.examday.ops.plugins.module_utils._k6_samples import K6Samples, parse_iso
 
 DEFAULT_TITLE = "Exam-Day Rehearsal Report"
@@ -466,18 +465,29 @@ def _check_label(check: dict) -> str:
     return f"{_text(check.get('name'), 60)} ({count if count is not None else 'not counted'})"
 
 
-def gate_zero_data_loss(ev: dict, th: dict) -> dict:
+def gate_zero_data_loss(ev: dict, th: dict, require_reconciliation: bool = True) -> dict:
     rule, files = "0 acknowledged writes lost or changed; data-loss checks pass", ["integrity.json"]
     integrity = ev["integrity"]
     if not isinstance(integrity, dict):
         return _gate("zero_data_loss", None, None, 0, rule, files, _missing(ev, "integrity.json"))
     recon = integrity.get("reconciliation")
-    if not isinstance(recon, dict):
-        return _gate("zero_data_loss", None, None, 0, rule, files, "no evidence: integrity.json has no reconciliation")
-    acked = sum(v for v in numeric_fields(recon.get("acknowledged")).values() if not isinstance(v, bool))
-    lost, mismatched = _count(recon.get("lost")), _count(recon.get("mismatched"))
     loss_checks, _other = _integrity_parts(ev, th)
     failed = _failed_checks(loss_checks)
+    if not isinstance(recon, dict) and require_reconciliation:
+        return _gate("zero_data_loss", None, None, 0, rule, files, "no evidence: integrity.json has no reconciliation")
+    recon = _dict(recon)
+    acked = sum(v for v in numeric_fields(recon.get("acknowledged")).values() if not isinstance(v, bool))
+    lost, mismatched = _count(recon.get("lost")), _count(recon.get("mismatched"))
+    if acked == 0 and not require_reconciliation:
+        # After a real exam there is no record of acknowledged writes: the data-loss checks decide.
+        if not loss_checks:
+            return _gate("zero_data_loss", None, None, 0, "data-loss checks pass", files,
+                         "no evidence: integrity.json has none of the data-loss checks")
+        value = sum(_int(c.get("count")) or 0 for c in failed)
+        detail = ("no record of acknowledged writes (no load ran), judged on the data-loss checks: "
+                  + ("failed " + ", ".join(_check_label(c) for c in failed) if failed
+                     else "passed " + ", ".join(_text(c["name"], 60) for c in loss_checks)))
+        return _gate("zero_data_loss", not failed, value, 0, "data-loss checks pass", files, detail)
     if acked == 0:
         return _gate("zero_data_loss", None, None, 0, rule, files,
                      "no evidence: integrity.json reconciled no acknowledged write")
@@ -701,9 +711,15 @@ def gate_db_pool(ev: dict, th: dict) -> dict:
     return _gate("db_pool", worst < limit, _r(worst), limit, rule, files, detail)
 
 
-def evaluate_gates(ev: dict, load: dict, th: dict) -> list[dict]:
-    return [
-        gate_zero_data_loss(ev, th),
+def evaluate_gates(ev: dict, load: dict, th: dict, only: list[str] | None = None,
+                   require_reconciliation: bool = True) -> list[dict]:
+    """The hard gates, in report order; `only` keeps the listed gate ids (a post-exam report has no
+    load and no faults, so it judges integrity, audit logs and the DB pool only)."""
+    unknown = sorted(set(only or []) - set(dict(GATES)))
+    if unknown:
+        raise OpsError(f"unknown gate {unknown[0]!r}; the gates are {', '.join(g for g, _n in GATES)}.")
+    gates = [
+        gate_zero_data_loss(ev, th, require_reconciliation),
         gate_no_corrupted_sessions(ev, th),
         gate_latency(ev, load, th),
         gate_error_rate(ev, load, th),
@@ -713,6 +729,7 @@ def evaluate_gates(ev: dict, load: dict, th: dict) -> list[dict]:
         gate_exam_mode(ev),
         gate_db_pool(ev, th),
     ]
+    return [g for g in gates if not only or g["id"] in only]
 
 
 def verdict(gates: list[dict]) -> str:
@@ -728,7 +745,8 @@ def _freeze_section(ev: dict) -> dict | None:
     em = _dict(record.get("exam_mode"))
     evidence = _dict(em.get("evidence"))
     probe, worker = _dict(evidence.get("probe")), _dict(evidence.get("worker"))
-    jobs = _dict(_dict(record.get("background_jobs")).get("found"))
+    record_jobs = _dict(record.get("background_jobs"))
+    jobs = _dict(record_jobs.get("after")) or _dict(record_jobs.get("found"))  # the state after the freeze
     checks = {_text(c.get("name"), 40): {"passed": c.get("passed") if isinstance(c.get("passed"), bool) else None,
                                          "detail": _text(c.get("detail", ""), 200)}
               for c in _list(_dict(record.get("status_after")).get("checks")) if isinstance(c, dict) and c.get("name")}
@@ -1017,7 +1035,9 @@ def _issues(items: list[str]) -> list[str]:
 
 
 def _gate_by_id(report: dict, gid: str) -> dict:
-    return next(g for g in report["gates"] if g["id"] == gid)
+    found = [g for g in report["gates"] if g["id"] == gid]
+    # a gate left out of this report (post-exam: no load, no faults) is shown as not judged
+    return found[0] if found else _gate(gid, None, None, None, "not judged in this report", [], "not judged in this report")
 
 
 def _ux_step_ok(ux: dict | None, step: str) -> bool | None:
@@ -1604,14 +1624,14 @@ def svg_line_chart(title: str, series: list[tuple[str, str, list]], x0: float, x
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" viewBox="0 0 {_W} {_H}" '
              f'role="img" aria-label="{_e(title)}">',
              f'<text x="{_L}" y="14" class="t">{_e(title)}</text>', _legend([(n, c) for n, c, _p in series])]
-    for w in windows:
+    for number, w in enumerate(windows, start=1):
         start, end = w.get("start"), w.get("end") if w.get("end") is not None else x1
         if start is None or end < x0 or start > x1:
             continue
         a, b = px(start), px(end)
         parts.append(f'<rect x="{a:.1f}" y="{_T}" width="{max(b - a, 1):.1f}" height="{ph}" class="win">'
                      f'<title>{_e(w["label"])}</title></rect>')
-        parts.append(f'<text x="{a + 2:.1f}" y="{_T + 11}" class="wl">{_e(w["label"])}</text>')
+        parts.append(f'<text x="{a + 2:.1f}" y="{_T + 11}" class="wl">{number}</text>')  # named below the chart
     for i in range(5):
         v = step * i
         parts.append(f'<line x1="{_L}" x2="{_W - _R}" y1="{py(v):.1f}" y2="{py(v):.1f}" class="grid"/>')
@@ -1735,6 +1755,9 @@ def render_html(report: dict, stats: dict | None = None) -> str:
                                     (f"limit {th['error_rate_pct']:g} %", th["error_rate_pct"])]))
         rps = [("requests/s", _PALETTE[2], [(r["t"] + 0.5, float(r["requests"])) for r in rows])]
         body.append(svg_line_chart("Requests per second", rps, x0, x1, "req/s", windows))
+        if windows:
+            body.append("<p>Shaded fault windows: " + "; ".join(f"{i} = {_e(w['label'])}" for i, w in enumerate(windows, start=1))
+                        + ".</p>")
     else:
         body.append(f"<p>Per-second load: {NOT_MEASURED} (no raw k6 samples).</p>")
     body.append(_html_scenarios(report))
@@ -1802,26 +1825,18 @@ def write_files(directory: str, contents: dict[str, str], check_mode: bool) -> t
         if check_mode:
             continue
         if not same:
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.chmod(tmp, 0o600)
-                os.replace(tmp, path)
-            except OSError as exc:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise OpsError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+            write_private(path, data, path)
         paths.append(path)
     return paths, changed
 
 
-def make_report(evidence_dir: str, thresholds: dict | None = None, meta: dict | None = None) -> dict:
+def make_report(evidence_dir: str, thresholds: dict | None = None, meta: dict | None = None,
+                gates: list[str] | None = None, require_reconciliation: bool = True) -> dict:
     """Everything but writing: the report content and the four renderings."""
     th = resolve_thresholds(thresholds)
     ev = load_evidence(evidence_dir)
     load = analyse_load(ev)
-    gates = evaluate_gates(ev, load, th)
+    gates = evaluate_gates(ev, load, th, gates, require_reconciliation)
     report = build_report(ev, load, gates, th, meta or {})
     return {
         "report": report,
@@ -1834,9 +1849,10 @@ def make_report(evidence_dir: str, thresholds: dict | None = None, meta: dict | 
     }
 
 
-def run(evidence_dir: str, thresholds: dict | None, meta: dict, check_mode: bool) -> dict:
+def run(evidence_dir: str, thresholds: dict | None, meta: dict, check_mode: bool,
+        gates: list[str] | None = None, require_reconciliation: bool = True) -> dict:
     """The module's work: the verdict, the gates, and the files written (none in check mode)."""
-    made = make_report(evidence_dir, thresholds, meta)
+    made = make_report(evidence_dir, thresholds, meta, gates, require_reconciliation)
     report = made["report"]
     files, changed = write_files(evidence_dir, made["contents"], check_mode)
     return {"changed": changed, "verdict": report["verdict"], "gates": report["gates"],

@@ -75,11 +75,13 @@ options:
         C(cpu) C(cpus); C(partition) C(peer) (a container or an address/CIDR) and/or C(port); C(loss) C(loss_pct);
         C(bandwidth) C(rate) (for example C(1mbit)); C(delay) C(delay_ms) and C(jitter_ms); C(db_lock) C(table) and
         C(mode) (default EXCLUSIVE); C(db_connections) C(connections_pct); C(db_terminate) C(application_name)
-        (a regular expression, default all but examday's own); C(redis_pause) C(mode) (ALL or WRITE).
+        (a regular expression, default all but examday's own) and C(every) (seconds, default 2); C(redis_pause) C(mode) (ALL or WRITE).
     type: dict
     default: {}
   duration:
-    description: Seconds the fault lasts (ignored by C(restart) and C(db_terminate), which are instantaneous).
+    description:
+      - Seconds the fault lasts. C(restart) happens at once and is then observed for this long; C(db_terminate)
+        is repeated every C(params.every) seconds for this long (0 for once).
     type: float
     default: 30
   grace:

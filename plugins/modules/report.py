@@ -75,6 +75,19 @@ options:
   conducted_by:
     description: Who conducted the rehearsal, shown in the report and the sign-off.
     type: str
+  gates:
+    description:
+      - The gates that decide GO/NO-GO, by id (default all nine). A post-exam report, with no load and no faults,
+        uses C(zero_data_loss), C(no_corrupted_sessions), C(audit_logs) and C(db_pool).
+    type: list
+    elements: str
+    choices: [zero_data_loss, no_corrupted_sessions, latency_p95, error_rate, fault_error_budget, recovery, audit_logs, exam_mode, db_pool]
+  require_reconciliation:
+    description:
+      - The zero-data-loss gate needs acknowledged writes reconciled (a rehearsal's load recorded them). With C(false)
+        (after a real exam, where there is no such record) the data-loss checks alone decide it.
+    type: bool
+    default: true
 attributes:
   check_mode:
     description: Computes the verdict and gates; writes nothing.
@@ -134,7 +147,7 @@ thresholds:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
-from ansible_collections.examday.ops.plugins.module_utils._report import DATA_LOSS_CHECKS, DEFAULT_TITLE, run
+from ansible_collections.examday.ops.plugins.module_utils._report import DATA_LOSS_CHECKS, DEFAULT_TITLE, GATES, run
 
 
 def main() -> None:
@@ -154,13 +167,15 @@ def main() -> None:
             "environment": {"type": "str"},
             "api_url": {"type": "str"},
             "conducted_by": {"type": "str"},
+            "gates": {"type": "list", "elements": "str", "choices": [g for g, _n in GATES]},
+            "require_reconciliation": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
     p = module.params
     meta = {k: p[k] for k in ("title", "environment", "api_url", "conducted_by")}
     try:
-        result = run(p["evidence_dir"], p["thresholds"], meta, module.check_mode)
+        result = run(p["evidence_dir"], p["thresholds"], meta, module.check_mode, p["gates"], p["require_reconciliation"])
     except OpsError as exc:
         module.fail_json(msg=exc.msg)
     module.exit_json(**json_safe(result))

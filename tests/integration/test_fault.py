@@ -114,7 +114,7 @@ def test_kill_pause_and_cpu_restore_prior_state(faults):
 
 def test_ordered_restart_is_the_recovery_drill(faults):
     lab = faults
-    rc, result = fault(lab, fault="restart", target={"services": ["redis", "backend"]}, name="full restart")
+    rc, result = fault(lab, fault="restart", target={"services": ["redis", "backend"]}, name="full restart", duration=0)
     assert rc == 0, result
     assert result["details"]["order"] == ["redis", "backend"]
     assert all(s["healthy_after_s"] is not None for s in result["details"]["services"])
@@ -187,9 +187,9 @@ def test_db_faults(faults):
     db = "{{ examday_db }}"
     before = lab.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name ~ '^exam_backend'")[0][0]
     assert before > 0
-    rc, result = fault(lab, fault="db_terminate", db=db, params={"application_name": "^exam_backend"})
+    rc, result = fault(lab, fault="db_terminate", db=db, params={"application_name": "^exam_backend", "every": 1}, duration=2)
     assert rc == 0, result
-    assert result["details"]["terminated"] >= 1 and result["recovered"] is True
+    assert result["details"]["terminated"] >= 1 and result["details"]["rounds"] == 3 and result["recovered"] is True
 
     holder: dict = {}
 

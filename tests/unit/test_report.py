@@ -499,3 +499,45 @@ def test_module_documentation_defaults_are_the_logic_defaults():
     subs = doc["options"]["thresholds"]["suboptions"]
     assert {k: v["default"] for k, v in subs.items()} == rp.DEFAULT_THRESHOLDS
     assert doc["options"]["title"]["default"] == rp.DEFAULT_TITLE
+
+
+# -- post-exam: a subset of gates, no acknowledged-write record -----------------------------------
+
+POST_EXAM = ["zero_data_loss", "no_corrupted_sessions", "audit_logs", "db_pool"]
+
+
+def post_exam_files() -> dict:
+    files = {k: v for k, v in healthy().items() if k in ("integrity.json", "metrics/metrics.json", "run.json")}
+    files["integrity.json"]["reconciliation"]["acknowledged"] = {"session": 0, "answer": 0, "submit": 0}
+    return files
+
+
+def test_post_exam_judges_its_gates_on_the_checks_alone(tmp_path):
+    result = rp.run(write_dir(tmp_path, post_exam_files()), {}, {}, False, POST_EXAM, False)
+    assert result["verdict"] == "GO", result["gates"]
+    assert [g["id"] for g in result["gates"]] == POST_EXAM
+    assert "no record of acknowledged writes" in gate(result, "zero data loss")["detail"]
+    suite = ET.parse(tmp_path / "report.xml").getroot()
+    assert len(suite.findall(".//testcase")) == 4
+
+
+def test_post_exam_without_any_reconciliation(tmp_path):
+    files = post_exam_files()
+    del files["integrity.json"]["reconciliation"]
+    result = rp.run(write_dir(tmp_path, files), {}, {}, False, POST_EXAM, False)
+    assert result["verdict"] == "GO", result["gates"]
+
+
+def test_post_exam_data_loss_check_can_fail(tmp_path):
+    files = post_exam_files()
+    files["integrity.json"]["checks"][0].update(count=3, passed=False)
+    result = rp.run(write_dir(tmp_path, files), {}, {}, False, POST_EXAM, False)
+    assert result["verdict"] == "NO-GO" and result["failed_gates"] == ["zero data loss"]
+    # and with reconciliation required (a rehearsal), nothing acknowledged stays no evidence
+    result = rp.run(write_dir(tmp_path, post_exam_files()), {}, {}, False, POST_EXAM, True)
+    assert gate(result, "zero data loss")["passed"] is None
+
+
+def test_unknown_gate_is_one_sentence(tmp_path):
+    with pytest.raises(OpsError, match="unknown gate 'speed'"):
+        rp.run(write_dir(tmp_path, post_exam_files()), {}, {}, True, ["speed"], True)

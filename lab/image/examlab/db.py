@@ -44,6 +44,8 @@ class Pool:
             self.in_use += 1
             self.peak_in_use = max(self.peak_in_use, self.in_use)
             conn = self._idle.pop() if self._idle else None
+        if conn is not None and not conn.closed and not self._alive(conn):
+            conn.close()  # terminated server-side (restart, failover, pg_terminate_backend)
         if conn is None or conn.closed:
             try:
                 conn = self._connect()
@@ -51,6 +53,17 @@ class Pool:
                 self._checkin(None)
                 raise
         return conn
+
+    @staticmethod
+    def _alive(conn) -> bool:
+        """Pre-ping of a pooled connection before reuse (as SQLAlchemy's pool_pre_ping=True)."""
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            conn.rollback()
+            return True
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            return False
 
     def _checkin(self, conn) -> None:
         with self._lock:

@@ -1,0 +1,149 @@
+"""playbooks/rehearsal.yml end to end on the lab: the quick rehearsal of a healthy lab is GO with
+every gate passed on evidence and leaves nothing behind; with the lab's defects on, the report is
+NO-GO and names the failing gates. No secret appears in any artifact or in the playbook's output."""
+from __future__ import annotations
+
+import glob
+import gzip
+import json
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.integration.conftest import ROOT
+
+REPORTS = os.path.join(ROOT, "reports")
+LEDGER = os.path.join(ROOT, ".lab", "faults")
+
+
+def secrets() -> dict[str, str]:
+    out = {}
+    for path in glob.glob(os.path.join(ROOT, ".lab", "secrets", "*")):
+        with open(path, encoding="utf-8") as fh:
+            out[os.path.basename(path)] = fh.read().strip()
+    return out
+
+
+def assert_no_secret(texts: dict[str, str]) -> None:
+    for name, value in secrets().items():
+        assert len(value) >= 16
+        leaks = [where for where, text in texts.items() if value in text]
+        assert not leaks, f"secret {name} found in {leaks}"
+    for where, text in texts.items():
+        assert "Bearer ey" not in text and '"access_token": "ey' not in text, where
+
+
+def artifacts(directory: str) -> dict[str, str]:
+    texts = {}
+    for path in glob.glob(os.path.join(directory, "**", "*"), recursive=True):
+        if os.path.isfile(path):
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+                texts[os.path.relpath(path, directory)] = fh.read()
+    return texts
+
+
+def run_rehearsal(lab, *extra: str):
+    before = set(glob.glob(os.path.join(REPORTS, "rehearsal-lab-*")))
+    proc = lab.playbook("rehearsal.yml", *extra, check=False)
+    made = sorted(set(glob.glob(os.path.join(REPORTS, "rehearsal-lab-*"))) - before)
+    assert len(made) == 1, f"one evidence directory expected, got {made}:\n{proc.stdout[-3000:]}"
+    with open(os.path.join(made[0], "report.json"), encoding="utf-8") as fh:
+        report = json.load(fh)
+    return proc, made[0], report
+
+
+def active_faults() -> list[str]:
+    out = []
+    for path in glob.glob(os.path.join(LEDGER, "*.json")):
+        with open(path, encoding="utf-8") as fh:
+            if json.load(fh)["status"] == "active":
+                out.append(path)
+    return out
+
+
+def test_quick_rehearsal_of_a_healthy_lab_is_go(lab):
+    proc, directory, report = run_rehearsal(lab)
+    gates = {g["name"]: g for g in report["gates"]}
+    assert report["verdict"] == "GO", {n: g["detail"] for n, g in gates.items() if g["passed"] is not True}
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert len(gates) == 9 and all(g["passed"] is True for g in gates.values())
+    for name in ("report.md", "report.html", "report.xml", "run.json", "integrity.json", "ux.json", "faults.json",
+                 "metrics/metrics.json", "metrics/stats.jsonl", "load/answers/acks.jsonl", "load/submit/raw.json.gz"):
+        assert os.path.getsize(os.path.join(directory, name)) > 0, name
+
+    suite = ET.parse(os.path.join(directory, "report.xml")).getroot()
+    cases = suite.findall(".//testcase")
+    assert len(cases) == 9 and not suite.findall(".//failure")
+
+    with open(os.path.join(directory, "faults.json"), encoding="utf-8") as fh:
+        faults = json.load(fh)
+    assert [f["fault"] for f in faults] == ["stop", "restart", "loss", "db_terminate", "restart"]
+    assert all(f["restored"] and f["recovered"] and f["recovery_seconds"] < 30 for f in faults)
+    assert faults[-1]["details"]["order"] == ["postgres", "redis", "backend", "traefik"]
+
+    with open(os.path.join(directory, "integrity.json"), encoding="utf-8") as fh:
+        integrity = json.load(fh)
+    acked = integrity["reconciliation"]["acknowledged"]
+    assert acked["answer"] > 100 and acked["submit"] > 10 and integrity["reconciliation"]["lost"]["count"] == 0
+
+    with open(os.path.join(directory, "report.md"), encoding="utf-8") as fh:
+        markdown = fh.read()
+    assert "**Status**: [x] GO  [ ] NO-GO" in markdown and "[Number]" not in markdown
+
+    # Nothing left behind: no active fault, EXAM_MODE off again, the worker back, every service up.
+    assert not active_faults()
+    assert lab.flag() in (None, False, "false")
+    assert lab.worker_running()
+    assert len(lab.containers("backend")) == 2 and lab.containers("redis") and lab.containers("postgres")
+    assert_no_secret({**artifacts(directory), "ansible stdout": proc.stdout, "ansible stderr": proc.stderr})
+
+
+def test_defects_make_the_rehearsal_no_go_naming_the_gates(clean_defects):
+    """Submits that are not idempotent and answers lost while Redis is down: the report says NO-GO
+    and names zero data loss and corrupted sessions, with the evidence. A small profile: one fault."""
+    lab = clean_defects
+    lab.set_defects("nonidempotent_submit", "answers_lost_without_redis")
+    small = {
+        "rehearsal_profile": "ci",
+        "rehearsal_load_profiles": {"ci": {
+            "sessions": {"vus": 5, "duration": "10s", "pace": 6.5},
+            "answers": {"vus": 10, "think_time": 1},
+            "submit": {"vus": 10, "duration": "15s", "pace": 13}}},
+        "rehearsal_fault_profiles": {"ci": {"scale": 1, "gap": 5}},
+        "rehearsal_faults": [{"name": "Redis stopped", "fault": "stop", "target": {"service": "redis"},
+                              "duration": 10, "allowance": 5}],
+    }
+    proc, directory, report = run_rehearsal(lab, "-e", json.dumps(small))
+    assert proc.returncode != 0
+    assert report["verdict"] == "NO-GO"
+    assert {"zero data loss", "no corrupted sessions"} <= set(report["failed_gates"]), report["failed_gates"]
+    gates = {g["name"]: g for g in report["gates"]}
+    assert "lost" in gates["zero data loss"]["detail"] and "integrity.json" in gates["zero data loss"]["evidence"]
+    assert "duplicate_submits" in gates["no corrupted sessions"]["detail"]
+    assert "NO-GO" in proc.stdout and "zero data loss" in proc.stdout
+    with open(os.path.join(directory, "integrity.json"), encoding="utf-8") as fh:
+        integrity = json.load(fh)
+    assert integrity["reconciliation"]["lost"]["count"] > 0 and integrity["reconciliation"]["lost"]["samples"]
+    assert not active_faults()
+    assert lab.flag() in (None, False, "false")
+    assert_no_secret({**artifacts(directory), "ansible stdout": proc.stdout, "ansible stderr": proc.stderr})
+
+
+@pytest.mark.parametrize("extra, words", [
+    ({"examday_environment": "prod"}, "This inventory is prod"),
+    ({"examday_environment": "prod", "rehearsal_prod_approved": True, "rehearsal_prod_confirmation": "yes"}, "This inventory is prod"),
+    ({"rehearsal_profile": "nosuch"}, "Unknown or invalid rehearsal profile nosuch"),
+    ({"rehearsal_faults": [{"name": "bad", "fault": "loss", "target": {"service": "backend"}, "params": {"loss_pct": 300}}]},
+     "between 0.1 and 100"),
+])
+def test_guardrails_refuse_before_anything_changes(lab, extra, words):
+    before = {c.name: c.attrs["State"]["StartedAt"] for s in ("redis", "backend", "worker") for c in lab.containers(s)}
+    flag = lab.flag()
+    proc = lab.playbook("rehearsal.yml", "-e", json.dumps(extra), check=False)
+    assert proc.returncode != 0
+    assert words in proc.stdout, proc.stdout[-3000:]
+    assert lab.flag() == flag and not active_faults()
+    after = {c.name: c.attrs["State"]["StartedAt"] for s in ("redis", "backend", "worker") for c in lab.containers(s)}
+    assert after == before
