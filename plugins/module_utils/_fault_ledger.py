@@ -96,14 +96,24 @@ class Ledger:
                     continue
         return out
 
+    def update(self, fault_id: str, **fields) -> dict:
+        """Re-reads the entry under the lock and sets fields (never writes back a stale copy)."""
+        with self.locked():
+            entry = self.read(fault_id)
+            entry.update(fields)
+            self.write(entry)
+            return entry
+
     def active(self) -> list[dict]:
         return [e for e in self.entries() if e.get("status") == ACTIVE]
 
-    def restore(self, fault_id: str, runner, by: str, now) -> dict:
-        """Undoes one entry if it is still active; returns the entry as it is afterwards."""
+    def restore(self, fault_id: str, runner, by: str, now, only_if_due: bool = False) -> dict:
+        """Undoes one entry if it is still active (with only_if_due: and past its deadline plus
+        grace, read under the lock, since the module moves the deadline once the fault is in place);
+        returns the entry as it is afterwards."""
         with self.locked():
             entry = self.read(fault_id)
-            if entry.get("status") != ACTIVE:
+            if entry.get("status") != ACTIVE or (only_if_due and now() < entry["deadline"] + entry["grace"]):
                 return entry
             results = run_steps(entry.get("undo", []), runner)
             entry["undo_results"] = results
@@ -119,16 +129,20 @@ def watch(ledger: Ledger, fault_id: str, runner, clock=time.time, sleep=time.sle
     """The watchdog's loop: waits until the fault is no longer active (the module restored it) or
     its deadline plus grace has passed, then restores it. Bounded by the deadline; retries a failed
     restore a few times, 5 s apart."""
-    entry = ledger.read(fault_id)
-    limit = entry["deadline"] + entry["grace"]
-    while clock() < limit:
-        if ledger.read(fault_id).get("status") != ACTIVE:
-            return ledger.read(fault_id)
-        sleep(min(poll, max(0.0, limit - clock())))
-    for attempt in range(5):
-        entry = ledger.restore(fault_id, runner, "watchdog", clock)
+    while True:  # bounded: the deadline only moves once, when the fault is in place
+        entry = ledger.read(fault_id)
         if entry.get("status") != ACTIVE:
             return entry
+        limit = entry["deadline"] + entry["grace"]
+        if clock() >= limit:
+            break
+        sleep(min(poll, max(0.0, limit - clock())))
+    for attempt in range(5):
+        entry = ledger.restore(fault_id, runner, "watchdog", clock, only_if_due=True)
+        if entry.get("status") != ACTIVE:
+            return entry
+        if clock() < entry["deadline"] + entry["grace"]:  # moved meanwhile: wait for the new deadline
+            return watch(ledger, fault_id, runner, clock, sleep, poll)
         if attempt < 4:
             sleep(5)
     return entry

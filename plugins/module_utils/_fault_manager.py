@@ -167,7 +167,9 @@ class FaultManager:
         self._check_overlap(targets)
         before = self.snapshot(targets)
         instant = fault in plan_mod.INSTANT_FAULTS
-        deadline = now + p["duration"] + (60 * max(1, len(targets)) if instant else 5)
+        # The deadline covers applying too (a stop of N replicas, a first pull of the tool image);
+        # it is moved to injected + duration once the fault is in place.
+        deadline = now + p["duration"] + 60 * max(1, len(targets)) + 5
         entry = {"id": fault_id, "name": label, "fault": fault, "kind": kind, "status": ACTIVE,
                  "targets": [{"id": t["id"], "name": t["name"]} for t in targets],
                  "params": {k: v for k, v in params.items() if "password" not in k},
@@ -175,28 +177,42 @@ class FaultManager:
                  "self_limiting": kind in ("db", "redis"), "prior": before}
         with self.ledger.locked():
             self.ledger.write(entry)
-        entry["watchdog_pid"] = self.spawn(lambda: watch(Ledger(p["ledger_dir"]), fault_id, subprocess_runner))
-        with self.ledger.locked():
-            self.ledger.write(entry)
-        injected_at = started = self.clock()
-        details = {}
+        pid = self.spawn(lambda: watch(Ledger(p["ledger_dir"]), fault_id, subprocess_runner))
+        self.ledger.update(fault_id, watchdog_pid=pid)
+        injected_at = self.clock()  # the fault window starts as the fault starts (a stop's shutdown is in it)
+        details, recovery, detail = {}, None, "not measured"
         try:
-            details = self._apply(fault, kind, params, plan, targets)
-            if kind in ("container", "network") and not instant:
-                injected_at = self.clock()  # in place now; a restart's window (and a held fault's) starts before
+            if kind in ("container", "network"):
+                # Applied under the ledger lock: the watchdog cannot undo a half-applied fault, and
+                # whatever it does afterwards sees the fault as it really is.
+                with self.ledger.locked():
+                    details = self._apply(fault, kind, params, plan, targets)
+                    applied_at = self.clock()
+                    entry = self.ledger.read(fault_id)
+                    if entry.get("status") == ACTIVE:
+                        entry["deadline"] = applied_at + p["duration"] + (30 if instant else 5)
+                        self.ledger.write(entry)
+            else:
+                applied_at = injected_at
+                details = self._apply(fault, kind, params, plan, targets)
         except OpsError as exc:
             restored = self.ledger.restore(fault_id, self.run, "module (injection failed)", self.clock)
             raise OpsError(f"{exc.msg[:-1] if exc.msg.endswith('.') else exc.msg}; the fault was "
                            + ("undone." if restored.get("status") != ACTIVE else f"NOT fully undone: {restored.get('last_error')}.")) from None
         if not p["wait"]:
+            deadline = self.ledger.read(fault_id)["deadline"]
             return {"changed": True, **result, "ledger_id": fault_id, "injected_at": iso(injected_at), "restored": False,
                     "deadline": iso(deadline), "before": before, "details": details,
                     "msg": f"injected {label}; the host restores it at {iso(deadline + p['grace'])} unless restored earlier"}
-        if kind in ("container", "network"):  # held (or, for a restart, observed) for its duration
-            self.sleep(max(0.0, (started if instant else injected_at) + p["duration"] - self.clock()))
+        if instant and kind == "container":
+            # A restart is over when it returns: recovery is timed from there, within the observation.
+            recovery, detail = self._recovery()
+        if kind in ("container", "network"):  # held (a restart: observed) for its duration
+            self.sleep(max(0.0, applied_at + p["duration"] - self.clock()))
         entry = self.ledger.restore(fault_id, self.run, "module", self.clock)
         restored_at = entry.get("restored_at") or self.clock()
-        recovery, detail = self._recovery()
+        if not (instant and kind == "container"):
+            recovery, detail = self._recovery()
         targets_healthy = self._wait_containers_healthy(targets) if targets else None
         after = self.snapshot(targets)
         out = {"changed": True, **result, "ledger_id": fault_id, "injected_at": iso(injected_at), "restored_at": iso(restored_at),
@@ -206,7 +222,7 @@ class FaultManager:
                "before": before, "after": after, "details": details}
         if entry.get("status") == ACTIVE:
             raise OpsError(f"fault {label} could not be undone: {entry.get('last_error')}; it stays in the ledger "
-                           f"and the host retries at {iso(deadline + p['grace'])}.", **out)
+                           f"and the host retries at {iso(entry['deadline'] + p['grace'])}.", **out)
         out["msg"] = (f"{label}: injected {out['injected_at']}, restored {out['restored_at']}, "
                       + (f"healthy again after {recovery:.2f} s" if recovery is not None else
                          ("NOT healthy again within the recovery timeout" if self.probe else "recovery not measured")))

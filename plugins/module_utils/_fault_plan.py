@@ -9,6 +9,7 @@ faults are held in-process by the module and are bounded server-side (pg_sleep, 
 CLIENT PAUSE's own timeout), so they end by themselves even if everything else dies."""
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 import shlex
@@ -151,7 +152,8 @@ def container_plan(fault: str, params: dict, targets: list[dict], host_cpus: int
 
 
 def chain_names(fault_id: str) -> tuple[str, str]:
-    short = re.sub(r"[^a-z0-9]", "", fault_id.lower())[:10]
+    """Chains of this fault only (a hash of its whole id, so two faults never share one)."""
+    short = hashlib.sha256(fault_id.encode()).hexdigest()[:10]
     return f"EXD-{short}-I", f"EXD-{short}-O"
 
 

@@ -398,8 +398,11 @@ def validate_select(name: str, sql: str) -> str:
     first = next((t for t in tokens if t[:2] != ("op", "(")), ("op", "", 0, 0))
     if first[0] != "word" or first[1] not in STATEMENT_STARTS:
         raise OpsError(f"check {name} starts with {first[1].upper() or 'nothing'} ({rule}).")
-    for index, (kind, value, _start, _end) in enumerate(tokens):
+    for index, (kind, value, _start, end) in enumerate(tokens):
         following = tokens[index + 1][:2] if index + 1 < len(tokens) else ("", "")
+        if kind == "word" and value == "u" and following == ("op", "&") and tokens[index + 1][2] == end:
+            # U&"..." spells identifiers with escapes, which would hide a function's name from this check
+            raise OpsError(f"check {name} uses a Unicode-escaped name (U&...), which a check must not.")
         if kind == "word" and value in FORBIDDEN_WORDS:
             what = "SELECT ... INTO" if value == "into" else value.upper()
             raise OpsError(f"check {name} is not read-only: it contains {what} ({rule}, without data-modifying parts).")

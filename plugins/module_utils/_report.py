@@ -638,6 +638,12 @@ def gate_recovery(ev: dict, th: dict) -> dict:
             parts.append(f"{name}: healthy again after {fmt_s(seconds)}")
         else:
             parts.append(f"{name}: {fmt_s(seconds)}")
+    planned = [_text(n, 80) for n in _list(_dict(ev["run"]).get("faults_planned")) if isinstance(n, str)]
+    recorded = {_text(_dict(f).get("name"), 80) for f in faults}
+    for name in planned:
+        if name not in recorded:  # the fault's task failed: its result never reached faults.json
+            failed = True
+            parts.append(f"{name}: planned but no result recorded")
     passed = False if failed else (None if unmeasured else True)
     detail = "; ".join(parts)
     return _gate("recovery", passed, _r(worst), budget, rule, files,

@@ -313,7 +313,11 @@ def main() -> None:
     def db(flt, params, duration, grace, sleep):
         def connect(app, options):
             return _db.connect(runner, p["db"], app, options)
-        return _fault_services.db_fault(connect, flt, params, duration, grace, sleep)
+        try:
+            return _fault_services.db_fault(connect, flt, params, duration, grace, sleep)
+        except _db.psycopg.Error as exc:
+            lines = [x for x in str(exc).strip().splitlines() if x.strip()]
+            raise OpsError(f"database fault {flt} failed: {lines[-1] if lines else type(exc).__name__}.") from None
 
     def redis_fault(flt, params, duration, sleep):
         client = redis.Redis(host=p["redis"]["host"], port=p["redis"]["port"], password=p["redis"]["password"] or None,
@@ -322,7 +326,10 @@ def main() -> None:
             client.ping()
         except redis.RedisError as exc:
             raise OpsError(f"cannot reach Redis at {p['redis']['host']}:{p['redis']['port']}: {type(exc).__name__}.") from None
-        return _fault_services.redis_fault(client, flt, params, duration, sleep)
+        try:
+            return _fault_services.redis_fault(client, flt, params, duration, sleep)
+        except redis.RedisError as exc:
+            raise OpsError(f"Redis fault {flt} failed: {type(exc).__name__}.") from None
 
     manager = FaultManager(p, runner, time.time, time.sleep, module.check_mode,
                            probe=recovery_probe(p) if p["api_url"] else None, db=db, redis=redis_fault,

@@ -140,7 +140,7 @@ options:
     elements: int
     default: [200]
   headers:
-    description: For generic profiles, request headers (their values are masked in the returned config, not in the task invocation).
+    description: For generic profiles, request headers (secret; values are masked in the returned config and the invocation).
     type: dict
     default: {}
   body:
@@ -464,7 +464,7 @@ def argument_spec() -> dict:
         target={"type": "str", "default": "/health"},
         method={"type": "str", "default": "GET"},
         expect_status={"type": "list", "elements": "int", "default": [200]},
-        headers={"type": "dict", "default": {}},
+        headers={"type": "dict", "default": {}, "no_log": True},
         body={"type": "raw"},
         cohort={"type": "dict", "default": {}, "options": {
             "method": {"type": "str", "default": "command", "choices": ["command", "sql", "api", "none"]},

@@ -14,7 +14,8 @@ def test_smoke_playbook_completes_a_session_through_the_edge(lab, tmp_path):
     with open(tmp_path / "smoke-flow.json", encoding="utf-8") as fh:
         flow = json.load(fh)
     assert flow["changed"] is True
-    assert flow["checks"] == {"resume_consistent": True, "submit_idempotent": True, "submitted": True}
+    assert flow["checks"] == {"resume_consistent": True, "timer_consistent": True, "refresh_continues_attempt": True,
+                              "logout_keeps_attempt": True, "submit_idempotent": True, "submitted": True}
     sid = flow["session_id"]
     assert lab.sql("SELECT status FROM test_sessions WHERE id = %s", (sid,)) == [("SUBMITTED",)]
     assert lab.sql("SELECT count(*) FROM session_answers WHERE session_id = %s", (sid,)) == [(flow["answered"],)]

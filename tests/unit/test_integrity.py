@@ -61,6 +61,7 @@ def test_read_only_statements_are_accepted(sql):
     ("SELECT * FROM test_sessions FOR NO KEY UPDATE", "row locks (FOR NO"),
     ("SELECT * FROM test_sessions FOR KEY SHARE", "row locks (FOR KEY"),
     ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity", "calls pg_terminate_backend()"),
+    ("SELECT U&\"pg\\005fterminate_backend\"(pid) FROM pg_stat_activity", "Unicode-escaped name"),
     ("SELECT PG_CANCEL_BACKEND (1)", "calls pg_cancel_backend()"),
     ("SELECT pg_catalog.setval('s', 1)", "calls setval()"),
     ('SELECT "nextval"(\'s\')', "calls nextval()"),

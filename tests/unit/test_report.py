@@ -541,3 +541,11 @@ def test_post_exam_data_loss_check_can_fail(tmp_path):
 def test_unknown_gate_is_one_sentence(tmp_path):
     with pytest.raises(OpsError, match="unknown gate 'speed'"):
         rp.run(write_dir(tmp_path, post_exam_files()), {}, {}, True, ["speed"], True)
+
+
+def test_a_planned_fault_without_a_result_fails_recovery(tmp_path):
+    files = healthy()
+    files["run.json"]["faults_planned"] = [f["name"] for f in files["faults.json"]] + ["Redis paused"]
+    result = report_of(tmp_path, files)
+    recovery = gate(result, "recovery within budget")
+    assert recovery["passed"] is False and "Redis paused: planned but no result recorded" in recovery["detail"]

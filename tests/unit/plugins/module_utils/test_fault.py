@@ -108,6 +108,7 @@ def test_network_scripts_use_own_chains_and_verify_their_undo():
     assert "--probability 0.1250" in apply and "! -o lo" in apply
     apply, undo = plan.network_scripts("delay", {"delay_ms": 100, "jitter_ms": 20}, "x", [])
     assert "netem delay 100ms 20ms distribution normal" in apply and "still has netem" in undo
+    assert plan.chain_names("20261121230000-aaaaaa") != plan.chain_names("20261121230000-bbbbbb")
     argv = plan.netns_argv("abc", "tools:1", "true")
     assert argv[argv.index("--network") + 1] == "container:abc" and "NET_ADMIN" in argv and "ALL" in argv
 
@@ -262,3 +263,36 @@ def test_netem_missing_fails_before_any_change(tmp_path):
     with pytest.raises(OpsError, match="no netem queueing discipline"):
         m.inject()
     assert not spawned and m.ledger.entries() == []
+
+
+def test_watchdog_follows_a_deadline_moved_once_the_fault_is_in_place(tmp_path):
+    """Applying took long (the module held the lock); it then moved the deadline: the watchdog must
+    not undo the fault before the new deadline + grace."""
+    ledger, _e = entry(tmp_path)
+    clock = Clock(90.0)
+    runner = Runner()
+
+    def sleep(seconds):
+        clock.sleep(seconds)
+        if 104 <= clock.now < 105:
+            ledger.update("f1", deadline=200.0)
+    final = watch(ledger, "f1", runner, clock, sleep)
+    assert final["restored_by"] == "watchdog" and final["restored_at"] >= 205.0
+    assert runner.calls == [["docker", "start", "abc"]]
+
+
+def test_a_restart_is_timed_from_its_end_and_observed_for_its_duration(tmp_path):
+    clock = Clock()
+    probes = []
+
+    def probe():
+        probes.append(clock.now)
+        return len(probes) > 4, "ok"  # healthy 1 s after the restart returned
+    m = FaultManager(params(tmp_path, fault="restart", duration=8.0), Runner(), clock, clock.sleep, probe=probe,
+                     spawn=lambda work: 1)
+    result = m.inject()
+    assert result["recovery_seconds"] == 1.0
+    assert result["restored"] and probes[0] < probes[-1] <= clock.now
+    assert sum(clock.slept) >= 8.0  # observed for its duration after the restart
+    [e] = m.ledger.entries()
+    assert e["deadline"] >= 1_800_000_000.0 + 8.0
