@@ -19,6 +19,7 @@ from typing import Callable
 from ansible_collections.examday.ops.plugins.module_utils import _docker_cli
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
 from ansible_collections.examday.ops.plugins.module_utils._load import cohort_emails
+from ansible_collections.examday.ops.plugins.module_utils._platform_api import json_request
 
 DEFAULT_COMMAND = {
     "compose_project": "exam_platform",
@@ -248,13 +249,7 @@ class CohortManager:
     # api -------------------------------------------------------------------
     def _request(self, method: str, path: str, body, token: str | None) -> tuple[int, object]:
         url = path if path.startswith(("http://", "https://")) else self.api_url + path
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        headers, data = json_request(body, token)
         status, _headers, raw = self.transport(method, url, headers, data, self.timeout)
         try:
             parsed = json.loads(raw) if raw else None

@@ -26,6 +26,18 @@ DEFAULT_PATHS = {
 Transport = Callable[[str, str, dict, "bytes | None", float], "tuple[int, dict, bytes]"]
 
 
+def json_request(body: Any, token: str | None) -> tuple[dict, bytes | None]:
+    """Headers and body of a JSON API request (bearer token when given)."""
+    headers = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers, data
+
+
 class PlatformUnreachable(Exception):
     """The platform did not answer at all (connection refused, DNS, timeout)."""
 
@@ -77,13 +89,7 @@ class PlatformClient:
 
     def call(self, name: str, method: str = "GET", body: Any = None, token: str | None = None,
              headers: dict | None = None, **params) -> ApiResponse:
-        hdrs = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            hdrs["Content-Type"] = "application/json"
-        if token:
-            hdrs["Authorization"] = f"Bearer {token}"
+        hdrs, data = json_request(body, token)
         hdrs.update(headers or {})
         t0 = self.clock()
         status, rheaders, raw = self.transport(method, self.url(name, **params), hdrs, data, self.timeout)
