@@ -1,6 +1,6 @@
 # Copyright: examday.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark of metrics_capture's log parsing (_metrics.BackendScan, EdgeScan, scrub).
+"""Benchmark of metrics_capture's log parsing (_metrics.logscan's BackendScan and EdgeScan, _metrics.scrub).
 
 Builds a synthetic `docker logs --timestamps` text of a backend in the lab's exact line format
 (tests/unit/fixtures/metrics/backend-1.log): by default 1,000,000 JSON lines, 97 % `request`
@@ -34,7 +34,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "collections"))
 
-from ansible_collections.examday.ops.plugins.module_utils import _metrics as mx  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.examday.ops.plugins.module_utils._metrics.logscan import BackendScan, EdgeScan  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.examday.ops.plugins.module_utils._metrics.scrub import scrub  # noqa: E402  pylint: disable=wrong-import-position
 
 ROUTES = [("POST", "/v1/sessions/{sid}/answer", "answer"), ("GET", "/v1/sessions/{sid}", "session_read"),
           ("POST", "/v1/sessions/{sid}/submit", "submit"), ("POST", "/v1/auth/login", "login"),
@@ -116,10 +117,10 @@ def run_backend(lines: int, queue) -> None:
     reset_peak()
     before = rss_mib()
     wall0, cpu0 = clock()
-    cleaned = mx.scrub(text)
+    cleaned = scrub(text)
     wall1, _cpu = clock()
     del text
-    scan = mx.BackendScan(ids)
+    scan = BackendScan(ids)
     scan.add_text(cleaned, "backend-1")
     wall2, cpu2 = clock()
     status, slow_sql, slow = scan.http_status(), scan.slow_sql_summary(), scan.slow_requests_summary()
@@ -136,8 +137,8 @@ def run_edge(lines: int, queue) -> None:
     reset_peak()
     before = rss_mib()
     wall0, cpu0 = clock()
-    edge = mx.EdgeScan(sample_size=20)
-    edge.add_text(mx.scrub(text), "edge")
+    edge = EdgeScan(sample_size=20)
+    edge.add_text(scrub(text), "edge")
     wall1, cpu1 = clock()
     queue.put({"what": "edge log: scrub + EdgeScan", "lines": lines, "text_mib": len(text) / 2 ** 20, "scrub_s": None,
                "wall_s": wall1 - wall0, "cpu_s": cpu1 - cpu0, "rss_before_mib": before, "rss_peak_mib": rss_mib(),

@@ -259,8 +259,13 @@ import re
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.examday.ops.plugins.module_utils import _db, _docker_cli
-from ansible_collections.examday.ops.plugins.module_utils import _metrics as mx
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
+from ansible_collections.examday.ops.plugins.module_utils._metrics.capture import Capture
+from ansible_collections.examday.ops.plugins.module_utils._metrics.constants import METRICS_FILE
+from ansible_collections.examday.ops.plugins.module_utils._metrics.dbsample import DbSampler
+from ansible_collections.examday.ops.plugins.module_utils._metrics.logscan import EDGE_FIELDS
+from ansible_collections.examday.ops.plugins.module_utils._metrics.redisinfo import redis_info_text
+from ansible_collections.examday.ops.plugins.module_utils._metrics.sampler import Sampler
 from ansible_collections.examday.ops.plugins.module_utils._platform_api import urllib_transport
 
 try:
@@ -279,7 +284,7 @@ def argument_spec() -> dict:
         edge_service={"type": "str", "default": "traefik"},
         worker_service={"type": "str"},
         edge_log_fields={"type": "dict", "default": {}, "options": {
-            k: {"type": "str", "default": v} for k, v in mx.EDGE_FIELDS.items()}},
+            k: {"type": "str", "default": v} for k, v in EDGE_FIELDS.items()}},
         app_name_pattern={"type": "str", "default": ".*"},
         redis={"type": "dict", "default": {}, "options": {
             "host": {"type": "str"},
@@ -348,23 +353,23 @@ def main() -> None:
     write = not module.check_mode
     try:
         if p["action"] == "sample":
-            sampler = mx.Sampler(runner, p["compose_project"], output_dir, p["interval"], p["duration"],
-                                 mx.DbSampler(connect, p["db"]["name"], p["app_name_pattern"]), write=write)
+            sampler = Sampler(runner, p["compose_project"], output_dir, p["interval"], p["duration"],
+                              DbSampler(connect, p["db"]["name"], p["app_name_pattern"]), write=write)
             result = sampler.run()
             module.exit_json(changed=False, action="sample", output_dir=output_dir, **json_safe(result))
 
         def redis_reader():
             r = p["redis"]
-            return mx.redis_info_text(redis_host(runner, r), r["port"], r.get("username"), r.get("password"),
-                                      p["timeout"])
+            return redis_info_text(redis_host(runner, r), r["port"], r.get("username"), r.get("password"),
+                                   p["timeout"])
 
-        capture = mx.Capture(runner, params, db_connect=connect, redis_reader=redis_reader,
-                             transport=urllib_transport(p["validate_certs"]), write=write)
+        capture = Capture(runner, params, db_connect=connect, redis_reader=redis_reader,
+                          transport=urllib_transport(p["validate_certs"]), write=write)
         metrics = capture.run()
     except OpsError as exc:
         module.fail_json(msg=exc.msg)
     module.exit_json(changed=False, action="capture", output_dir=output_dir, metrics=metrics,
-                     metrics_path=os.path.join(output_dir, mx.METRICS_FILE))
+                     metrics_path=os.path.join(output_dir, METRICS_FILE))
 
 
 if __name__ == "__main__":
