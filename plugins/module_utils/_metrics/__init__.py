@@ -8,7 +8,7 @@ injected collaborators (a command runner, a database connector, a Redis reader, 
 so that unit tests run them on recorded real outputs without a daemon.
 
 One concern per file: constants (file names, thresholds), timewin, scrub, files, logscan,
-dbsample, containers, redisinfo, prometheus, sampler, capture. New code
+dbsample, containers, redisinfo, prometheus, sampler, registry (the captures), capture. New code
 imports those submodules by their full path; the names below are re-exported for the unit tests
 that predate the split."""
 from __future__ import annotations
