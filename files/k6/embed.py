@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TARGET = os.path.join(os.path.dirname(os.path.dirname(HERE)), "plugins", "module_utils", "_load_scripts.py")
-SCRIPTS = ("exam.js", "generic.js")
+TARGET = os.path.join(os.path.dirname(os.path.dirname(HERE)), "plugins", "module_utils", "_load", "scripts.py")
+SCRIPTS = ("examday.js", "exam.js", "generic.js")
 
 HEADER = '''# Copyright: examday.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)

@@ -5,20 +5,15 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     # Options of modules that talk to the platform API; the spec is
-    # plugins/module_utils/_platform_api.py:api_argument_spec().
+    # plugins/module_utils/_platform/api.py:api_argument_spec().
     DOCUMENTATION = r"""
 options:
   api_url:
     description:
       - Base URL of the platform API, for example C(https://api.example.com) or the lab's C(http://127.0.0.1:18080).
+        Every call's path is the platform profile's (I(platform.api.calls)).
     type: str
     required: true
-  api_paths:
-    description:
-      - Overrides of the API paths, by name (C(health), C(ready), C(login), C(refresh), C(logout), C(sessions),
-        C(session), C(answer), C(submit), C(exam_mode)). Defaults are the platform's (PLATFORM.md).
-    type: dict
-    default: {}
   timeout:
     description: Seconds to wait for each HTTP response.
     type: float

@@ -6,7 +6,8 @@ Gathering (HTTP, SQL, docker CLI) is done by the caller's collaborators; the che
 functions of what was gathered, so they are unit-tested on recorded real values."""
 from __future__ import annotations
 
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import ApiResponse, body_says_ok, ready_verdict
+from ansible_collections.examday.ops.plugins.module_utils._platform import probes
+from ansible_collections.examday.ops.plugins.module_utils._platform.api import ApiResponse
 
 CONNECTIONS_SQL = """
 SELECT (SELECT setting::int FROM pg_settings WHERE name = 'max_connections') AS max_connections,
@@ -22,41 +23,41 @@ def check(name: str, passed: bool | None, evidence, detail: str = "") -> dict:
     return {"name": name, "passed": passed, "detail": detail, "evidence": evidence}
 
 
-def health_check(resp: ApiResponse | None, error: str | None) -> dict:
+def health_check(resp: ApiResponse | None, error: str | None, rule: dict) -> dict:
+    """Health by the profile's rule (examday_platform.health): the body, not only the code."""
     if resp is None:
         return check("health", False, None, error or "no answer")
+    ok, why = probes.verdict(rule, resp.status, resp.body)
     body = resp.body if isinstance(resp.body, dict) else {}
-    ok = resp.status == 200 and body_says_ok(body)
-    return check("health", ok, {**resp.evidence(), "body_status": body.get("status")},
-                 "ok" if ok else f"HTTP {resp.status}, status {body.get('status')!r}")
+    return check("health", ok, {**resp.evidence(), "body_status": body.get("status")}, why)
 
 
-def ready_check(resp: ApiResponse | None, error: str | None) -> dict:
+def ready_check(resp: ApiResponse | None, error: str | None, rule: dict) -> dict:
+    """Readiness by the profile's rule (examday_platform.readiness: flat or nested checks)."""
     if resp is None:
         return check("ready", False, None, error or "no answer")
-    ok, why = ready_verdict(resp)
+    ok, why = probes.verdict(rule, resp.status, resp.body)
     body = resp.body if isinstance(resp.body, dict) else {}
     return check("ready", ok, {**resp.evidence(), "body_status": body.get("status"), "checks": body.get("checks")}, why)
 
 
-def edge_check(answers: list[tuple[int, object]], error: str | None) -> dict:
+def edge_check(answers: list[tuple[int, object]], error: str | None, rule: dict) -> dict:
     """Requests through the edge proxy (round-robin over the replicas) must all reach a healthy backend."""
     if error:
         return check("edge", False, None, error)
     codes = [status for status, _body in answers]
-    healthy = [status == 200 and body_says_ok(body) for status, body in answers]
+    healthy = [probes.verdict(rule, status, body)[0] for status, body in answers]
     ok = bool(answers) and all(healthy)
     return check("edge", ok, {"requests": len(answers), "statuses": codes},
                  f"{sum(healthy)} of {len(answers)} requests through the edge reached a healthy backend")
 
 
-def db_connections_check(row: dict | None, error: str | None, pool_size: int, max_overflow: int, processes: int,
-                         max_connections_pct: float) -> dict:
-    """The app's connections must stay below (pool_size + max_overflow) x processes, and all
-    connections to the database below max_connections_pct % of max_connections."""
+def db_connections_check(row: dict | None, error: str | None, app_limit: int, max_connections_pct: float) -> dict:
+    """The app's connections must stay below its pools' capacity ((pool_size + max_overflow) x
+    processes x replicas), and all connections to the database below max_connections_pct % of
+    max_connections."""
     if row is None:
         return check("db_connections", None, None, f"not measured: {error}")
-    app_limit = (pool_size + max_overflow) * processes
     pct = 100.0 * row["db_connections"] / row["max_connections"] if row["max_connections"] else 100.0
     ok = row["app_connections"] < app_limit and pct < max_connections_pct
     evidence = dict(row, app_limit=app_limit, pct_of_max_connections=round(pct, 1),

@@ -1,24 +1,33 @@
 # Copyright: examday.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One student's whole exam through the API, with evidence for each step."""
+"""One student's whole exam through the API (the profile's calls), with evidence for each step and
+a verdict for each user-experience check. A check that fails is recorded and the flow goes on where
+it can, so one broken call (a refresh answering 422) does not hide the others."""
 from __future__ import annotations
 
 import datetime
 import threading
 import uuid
 
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import ApiResponse, PlatformClient
+from ansible_collections.examday.ops.plugins.module_utils._evidence.names import UX_CHECKS
+from ansible_collections.examday.ops.plugins.module_utils._platform.api import ApiResponse, PlatformClient
 
 
 class FlowFailed(Exception):
+    """A step without which the flow cannot go on (login, session creation, reading it)."""
+
     def __init__(self, message: str, evidence: dict):
         super().__init__(message)
         self.evidence = evidence
 
 
-def choose_index(position: int) -> int:
+def choose_index(position, choices: int = 5) -> int:
     """A deterministic answer for a question position (so a rerun is comparable)."""
-    return (position * 7 + 3) % 5
+    try:
+        pos = int(position)
+    except (TypeError, ValueError):
+        pos = 1
+    return (pos * 7 + 3) % choices
 
 
 def _concurrently(*calls):
@@ -48,109 +57,165 @@ def _ts(value) -> datetime.datetime | None:
         return None
 
 
-def timer_consistent(created: dict, resumed: dict, duration_seconds) -> bool:
-    """The attempt's timer: expires_at is started_at + the duration asked for (within 2 s), and a
-    reload shows the same expires_at (a refresh of the page must not reset or shorten the timer)."""
-    resumed = resumed.get("session", resumed)  # GET /v1/sessions/{id} nests the session's fields
-    started, expires = _ts(created.get("started_at")), _ts(created.get("expires_at"))
-    if started is None or expires is None or created.get("expires_at") != resumed.get("expires_at"):
-        return False
-    return duration_seconds is None or abs((expires - started).total_seconds() - float(duration_seconds)) <= 2
+def timer_consistent(started, expires, expires_after_reload, duration_seconds) -> tuple[bool | None, str]:
+    """The attempt's timer: expires is started + the duration asked for (within 2 s), and a reload
+    shows the same expiry (a refresh of the page must not reset or shorten the timer)."""
+    if expires is None and expires_after_reload is None:
+        return None, "not measured: the platform's answers carry no expiry (examday_platform.api.calls.*.read)"
+    if _ts(expires) is None or _ts(expires_after_reload) is None or str(expires) != str(expires_after_reload):
+        return False, f"expires {expires}, after a reload expires {expires_after_reload}"
+    if duration_seconds is not None and _ts(started) is not None:
+        span = (_ts(expires) - _ts(started)).total_seconds()
+        if abs(span - float(duration_seconds)) > 2:
+            return False, f"started {started}, expires {expires}: {span:.0f} s, not the {duration_seconds} s asked for"
+    return True, f"expires {expires}, the same after a reload"
 
 
-def run_student_flow(client: PlatformClient, email: str, password: str, spec: dict,
-                     answer_count: int | None = None, double_submit: bool = True, experience: bool = False) -> dict:
-    """Runs login, create, read, answer, resume check and (double) submit. Returns evidence;
-    raises FlowFailed naming the first step that did not behave. With experience=True, before the
-    submit: the timer is consistent across a reload, a token refresh does not interrupt the attempt
-    (the new token answers and sees the same progress), and after a logout and a new login the
-    attempt is still there with the same progress."""
-    steps: list = []
-    evidence: dict = {"steps": steps, "session_id": None, "checks": {}}
+class Flow:
+    def __init__(self, client: PlatformClient, email: str, password: str):
+        self.client = client
+        self.email, self.password = email, password
+        self.steps: list = []
+        self.checks: dict = {}
+        self.evidence: dict = {"steps": self.steps, "session_id": None, "checks": self.checks}
 
-    def record(resp: ApiResponse, *ok_codes: int) -> ApiResponse:
-        steps.append(resp.evidence())
-        if not resp.ok(*ok_codes):
-            detail = resp.body.get("detail") if isinstance(resp.body, dict) else resp.body
-            raise FlowFailed(f"step '{resp.name}' answered HTTP {resp.status}"
-                             + (f" ({detail})" if detail else ""), evidence)
+    def record(self, resp: ApiResponse, name: str | None = None) -> tuple[ApiResponse, bool]:
+        self.steps.append(resp.evidence())
+        return resp, self.client.ok(name or resp.name, resp)
+
+    def need(self, resp: ApiResponse) -> ApiResponse:
+        """A step the flow cannot go on without."""
+        resp, ok = self.record(resp)
+        if not ok:
+            raise FlowFailed(f"step '{resp.name}' answered {resp.describe()}", self.evidence)
         return resp
 
-    login = record(client.login(email, password))
-    token = login.body["tokens"]["access_token"]
+    def check(self, name: str, passed: bool | None, detail: str) -> None:
+        self.checks[name] = {"passed": passed, "detail": detail}
 
-    created = record(client.create_session(token, spec), 200, 201)
-    session_id = created.body["session_id"]
-    evidence["session_id"] = session_id
+    def answered_ids(self, view: ApiResponse) -> set | None:
+        questions = self.client.questions(view)
+        if not questions or all(q["has_answer"] is None for q in questions):
+            return None
+        return {str(q["question_id"]) for q in questions if q["has_answer"]}
 
-    view = record(client.read_session(token, session_id))
-    questions = view.body["questions"]
+
+def run_student_flow(client: PlatformClient, email: str, password: str, spec: dict | None = None,
+                     answer_count: int | None = None, double_submit: bool = True, experience: bool = False) -> dict:
+    """Runs login, create, read, answer, resume check, the experience checks (timer, token refresh,
+    logout) and the (double) submit. Returns evidence with every check's verdict; raises FlowFailed
+    when a step the flow needs failed, or when any check failed (with all the evidence)."""
+    f = Flow(client, email, password)
+    login = f.need(client.login(email, password))
+    tokens = client.tokens("login", login)
+    token = tokens["access_token"]
+
+    created = f.need(client.create_session(token, spec))
+    session_id = client.value("create_session", "session_id", created)
+    f.evidence["session_id"] = session_id
+    view = f.need(client.read_session(token, session_id))
+    questions = client.questions(view)
+    if not questions:
+        raise FlowFailed("the session has no questions the profile can read (examday_platform.api.calls."
+                         "read_session.read.questions)", f.evidence)
     count = len(questions) if answer_count is None else min(answer_count, len(questions))
-    answered = {}
+    choices = client.profile["api"]["answer_choices"]
+    answered: dict = {}
     for q in questions[:count]:
-        idx = choose_index(q["position"])
-        record(client.answer(token, session_id, q["question_id"], idx))
-        answered[q["question_id"]] = idx
-    evidence["answered"] = len(answered)
+        idx = choose_index(q["position"], choices)
+        resp, ok = f.record(client.answer(token, session_id, q["question_id"], idx, position=q["position"]))
+        if ok:
+            answered[str(q["question_id"])] = (q["question_id"], idx)
+        else:
+            f.check("resume_consistent", False, f"answering question {q['question_id']} answered {resp.describe()}")
+    f.evidence["answered"] = len(answered)
 
-    resumed = record(client.read_session(token, session_id))
-    got = {q["question_id"] for q in resumed.body["questions"] if q.get("has_answer")}
-    progress = resumed.body.get("progress", {})
-    evidence["checks"]["resume_consistent"] = got == set(answered) and progress.get("answered_count") == len(answered)
-    if not evidence["checks"]["resume_consistent"]:
-        raise FlowFailed(f"resumed session shows {len(got)} answered questions, {len(answered)} were acknowledged",
-                         evidence)
+    resumed = f.need(client.read_session(token, session_id))
+    if "resume_consistent" not in f.checks:
+        got = f.answered_ids(resumed)
+        count_after = client.value("read_session", "answered_count", resumed)
+        if got is None and count_after is None:
+            f.check("resume_consistent", None, "not measured: the profile reads neither has_answer nor answered_count")
+        else:
+            same = (got is None or got == set(answered)) and (count_after is None or count_after == len(answered))
+            f.check("resume_consistent", same, f"after a reload {len(got) if got is not None else count_after} answered "
+                                               f"questions, {len(answered)} were acknowledged")
 
     if experience:
-        token = _experience_checks(client, record, evidence, login.body["tokens"], created.body, resumed.body,
-                                   spec, email, password, session_id, answered)
+        token = _experience_checks(f, tokens, created, resumed, spec, session_id, answered)
 
     key = uuid.uuid4().hex
     if double_submit:
         first, second = _concurrently(lambda: client.submit(token, session_id, key),
                                       lambda: client.submit(token, session_id, key))
-        record(first)
-        record(second)
-        same = first.body == second.body
-        evidence["checks"]["submit_idempotent"] = same
-        if not same:
-            raise FlowFailed("two concurrent submits with one Idempotency-Key answered different bodies", evidence)
-        submitted = first
+        f.record(first)
+        f.record(second)
+        same = first.status == second.status and first.body == second.body
+        f.check("submit_idempotent", same, "both submits answered the same" if same else
+                f"two concurrent submits with one idempotency key answered {first.describe()} and "
+                f"{second.describe()}" + ("" if first.status != second.status else " with different bodies"))
+        submitted = first if client.ok("submit", first) else second
     else:
-        submitted = record(client.submit(token, session_id, key))
-    body = submitted.body
-    evidence["submit"] = {k: body.get(k) for k in ("status", "score_correct", "score_total", "score_pct",
-                                                   "submitted_at")}
-    evidence["checks"]["submitted"] = body.get("status") == "SUBMITTED"
-    if not evidence["checks"]["submitted"]:
-        raise FlowFailed(f"submit answered status {body.get('status')!r}, not SUBMITTED", evidence)
-    return evidence
+        submitted = client.submit(token, session_id, key)
+        f.record(submitted)
+    status = client.value("submit", "status", submitted)
+    want = client.profile["api"]["statuses"]["submitted"]
+    ok = client.ok("submit", submitted) and (status is None or str(status) == want)
+    f.evidence["submit"] = {"http_status": submitted.status, "status": status,
+                            "score": client.value("submit", "score", submitted)}
+    f.check("submitted", ok, f"submit answered {submitted.describe()}" + (f", status {status}" if status else ""))
+    failed = [name for name in UX_CHECKS if (f.checks.get(name) or {}).get("passed") is False]
+    if failed:
+        raise FlowFailed("; ".join(f"{name}: {f.checks[name]['detail']}" for name in failed), f.evidence)
+    return f.evidence
 
 
-def _experience_checks(client, record, evidence, tokens, created, resumed, spec, email, password, session_id, answered) -> str:
-    checks = evidence["checks"]
-    checks["timer_consistent"] = timer_consistent(created, resumed, spec.get("duration_seconds"))
-    if not checks["timer_consistent"]:
-        raise FlowFailed(f"the timer is not consistent: started {created.get('started_at')}, expires {created.get('expires_at')}, "
-                         f"after a reload expires {resumed.get('expires_at')}", evidence)
-
-    refreshed = record(client.refresh(tokens["refresh_token"]))
-    new_tokens = refreshed.body["tokens"]
-    if answered:
-        qid, idx = next(iter(answered.items()))
-        record(client.answer(new_tokens["access_token"], session_id, qid, idx))
-    view = record(client.read_session(new_tokens["access_token"], session_id))
-    same = {q["question_id"] for q in view.body["questions"] if q.get("has_answer")} == set(answered)
-    checks["refresh_continues_attempt"] = same and (view.body.get("session") or view.body).get("status") == "ACTIVE"
-    if not checks["refresh_continues_attempt"]:
-        raise FlowFailed("after a token refresh the attempt was not the same (progress or status changed)", evidence)
-
-    record(client.logout(new_tokens["refresh_token"]))
-    again = record(client.login_patiently(email, password))
-    token = again.body["tokens"]["access_token"]
-    view = record(client.read_session(token, session_id))
-    same = {q["question_id"] for q in view.body["questions"] if q.get("has_answer")} == set(answered)
-    checks["logout_keeps_attempt"] = same and (view.body.get("session") or view.body).get("status") == "ACTIVE"
-    if not checks["logout_keeps_attempt"]:
-        raise FlowFailed("after logout and a new login the attempt's progress was not the same", evidence)
+def _experience_checks(f: Flow, tokens: dict, created: ApiResponse, resumed: ApiResponse, spec, session_id,
+                       answered: dict) -> str:
+    client = f.client
+    duration = (spec if spec is not None else client.profile["api"]["session"]).get("duration_seconds")
+    f.check("timer_consistent", *timer_consistent(client.value("create_session", "started_at", created),
+                                                  client.value("create_session", "expires_at", created),
+                                                  client.value("read_session", "expires_at", resumed), duration))
+    token = tokens["access_token"]
+    refresh = tokens.get("refresh_token")
+    active = client.profile["api"]["statuses"]["active"]
+    if not client.has("refresh"):
+        f.check("refresh_continues_attempt", None, "not measured: the profile has no refresh call")
+    elif not refresh:
+        f.check("refresh_continues_attempt", None, "not measured: the login answer carries no refresh token "
+                                                   "(examday_platform.api.calls.login.read.refresh_token)")
+    else:
+        resp, ok = f.record(client.refresh(refresh))
+        new = client.tokens("refresh", resp) if ok else {}
+        if not ok or not new.get("access_token"):
+            f.check("refresh_continues_attempt", False, f"the token refresh answered {resp.describe()}")
+        else:
+            token, refresh = new["access_token"], new.get("refresh_token") or refresh
+            ok_write = True
+            if answered:
+                qid, idx = next(iter(answered.values()))
+                write, ok_write = f.record(client.answer(token, session_id, qid, idx))
+            view, ok_read = f.record(client.read_session(token, session_id))
+            got = f.answered_ids(view) if ok_read else None
+            status = client.value("read_session", "status", view) if ok_read else None
+            same = ok_write and ok_read and (got is None or got == set(answered)) and (status is None or status == active)
+            f.check("refresh_continues_attempt", same, "after a token refresh the attempt went on with the same progress"
+                    if same else "after a token refresh the attempt was not the same (a write or read failed, or the "
+                                 "progress or status changed)")
+    if not client.has("logout") or not refresh:
+        f.check("logout_keeps_attempt", None, "not measured: the profile has no logout call or no refresh token")
+        return token
+    f.record(client.logout(refresh))
+    again, ok = f.record(client.login_patiently(f.email, f.password))
+    if not ok:
+        f.check("logout_keeps_attempt", False, f"logging in again after the logout answered {again.describe()}")
+        return token
+    token = client.tokens("login", again)["access_token"]
+    view, ok_read = f.record(client.read_session(token, session_id))
+    got = f.answered_ids(view) if ok_read else None
+    status = client.value("read_session", "status", view) if ok_read else None
+    same = ok_read and (got is None or got == set(answered)) and (status is None or status == active)
+    f.check("logout_keeps_attempt", same, "after logout and a new login the attempt was there with the same progress"
+            if same else "after logout and a new login the attempt's progress or status was not the same")
     return token

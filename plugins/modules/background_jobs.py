@@ -8,15 +8,17 @@ module: background_jobs
 short_description: Stop background jobs for the exam and start them again after
 version_added: 0.1.0
 description:
-  - Finds background-job activity of a Compose project. Job containers are found by compose
-    service; job processes inside other containers are found by command-line patterns (cron,
-    celery beat/worker, ...).
+  - Finds background-job activity of a Compose project, as the platform profile describes it
+    (I(platform.jobs)). Job containers are found by compose service; job processes inside other
+    containers (a cron-style runner inside the backend) are found by command-line patterns.
   - C(stopped) stops (or pauses) the job containers and sends SIGSTOP to the matched processes.
     A state file on the host records exactly what was done. C(started) undoes exactly that (only
     the same processes, checked by pid and start time). With no record, it starts the job
     containers that are not running.
   - Idempotent. Runs on the Docker host (it signals host PIDs), as root.
 author: examday.ops developers (@examday)
+extends_documentation_fragment:
+  - examday.ops.platform
 options:
   state:
     description: Jobs off (C(stopped)) or back on (C(started)).
@@ -27,26 +29,6 @@ options:
     description: The platform's compose project.
     type: str
     default: exam_platform
-  services:
-    description: Compose services whose containers are background-job runners.
-    type: list
-    elements: str
-    default: [worker]
-  container_action:
-    description: Stop the job containers, or pause them (frozen in memory, resumed where they were).
-    type: str
-    default: stop
-    choices: [stop, pause]
-  scan_services:
-    description: Compose services whose containers are searched for job processes.
-    type: list
-    elements: str
-    default: []
-  process_patterns:
-    description: Regular expressions over a process's command line that mark it as a job process.
-    type: list
-    elements: str
-    default: ['(^|/)crond?( |$)', 'celery .*\b(beat|worker)\b', '\brq worker\b']
   state_file:
     description: Where the record of what was stopped is kept.
     type: path
@@ -71,15 +53,13 @@ EXAMPLES = r"""
   examday.ops.background_jobs:
     state: stopped
     compose_project: exam_platform
-    services: [worker]
-    scan_services: [backend]
+    platform: "{{ examday_platform }}"
 
 - name: Background jobs back on
   examday.ops.background_jobs:
     state: started
     compose_project: exam_platform
-    services: [worker]
-    scan_services: [backend]
+    platform: "{{ examday_platform }}"
 """
 
 RETURN = r"""
@@ -106,23 +86,27 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.examday.ops.plugins.module_utils._background_jobs import BackgroundJobsManager
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
+from ansible_collections.examday.ops.plugins.module_utils._platform.profile import resolve
+from ansible_collections.examday.ops.plugins.module_utils._platform.spec import platform_argument_spec
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
+            **platform_argument_spec(),
             "state": {"type": "str", "required": True, "choices": ["stopped", "started"]},
             "compose_project": {"type": "str", "default": "exam_platform"},
-            "services": {"type": "list", "elements": "str", "default": ["worker"]},
-            "container_action": {"type": "str", "default": "stop", "choices": ["stop", "pause"]},
-            "scan_services": {"type": "list", "elements": "str", "default": []},
-            "process_patterns": {"type": "list", "elements": "str",
-                                 "default": [r"(^|/)crond?( |$)", r"celery .*\b(beat|worker)\b", r"\brq worker\b"]},
             "state_file": {"type": "path", "default": "/var/lib/examday/background_jobs.json"},
             "stop_timeout": {"type": "int", "default": 30},
         },
         supports_check_mode=True,
     )
+    try:
+        jobs = resolve(module.params["platform"])["jobs"]
+    except OpsError as exc:
+        module.fail_json(msg=exc.msg)
+    params = dict(module.params, services=jobs["services"], scan_services=jobs["scan_services"],
+                  process_patterns=jobs["process_patterns"], container_action=jobs["container_action"])
     path = module.params["state_file"]
 
     def read_stat(pid: int):
@@ -152,7 +136,7 @@ def main() -> None:
         os.replace(tmp, path)
 
     try:
-        result = BackgroundJobsManager(module.params, module.check_mode, module.run_command, read_stat, send_signal,
+        result = BackgroundJobsManager(params, module.check_mode, module.run_command, read_stat, send_signal,
                                        load_ledger, save_ledger).run()
     except OpsError as exc:
         module.fail_json(msg=exc.msg)

@@ -61,6 +61,15 @@ options:
             containers must be healthy before the next service is restarted (the recovery drill).
         type: list
         elements: str
+      role:
+        description:
+          - A role of the platform profile (C(edge), C(backend), C(frontend), C(db), C(redis), C(worker)) instead of
+            I(service); its service is I(platform.services).
+        type: str
+      roles:
+        description: Roles instead of I(services), in order.
+        type: list
+        elements: str
       container:
         description: A container name or id instead of a service.
         type: str
@@ -102,12 +111,11 @@ options:
     description: An image with iproute2 and iptables, run with NET_ADMIN in the target's network namespace (network faults).
     type: str
   api_url:
-    description: Base URL of the platform API; recovery is measured only when it is given.
+    description:
+      - Base URL of the platform API; when given, the time until health and readiness say ok again (judged by
+        I(platform.health) and I(platform.readiness)) is measured. What students see is measured by the canary
+        (examday.ops.canary).
     type: str
-  api_paths:
-    description: Overrides of the C(health) and C(ready) paths.
-    type: dict
-    default: {}
   validate_certs:
     description: Verify TLS certificates when probing recovery.
     type: bool
@@ -238,8 +246,10 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.examday.ops.plugins.module_utils import _db, _fault_services
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
 from ansible_collections.examday.ops.plugins.module_utils._fault_manager import FaultManager
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import (
-    PlatformClient, PlatformUnreachable, body_says_ok, ready_verdict, urllib_transport)
+from ansible_collections.examday.ops.plugins.module_utils._platform.api import (
+    PlatformClient, PlatformUnreachable, urllib_transport)
+from ansible_collections.examday.ops.plugins.module_utils._platform.profile import resolve, service
+from ansible_collections.examday.ops.plugins.module_utils._platform.spec import platform_argument_spec
 
 try:
     import redis
@@ -249,19 +259,42 @@ except ImportError:
     HAS_REDIS = False
 
 
-def recovery_probe(params: dict):
-    client = PlatformClient(params["api_url"], urllib_transport(params["validate_certs"]), 2.0, params["api_paths"])
+def recovery_probe(params: dict, platform: dict):
+    client = PlatformClient(params["api_url"], urllib_transport(params["validate_certs"]), platform, 2.0)
 
     def probe() -> tuple[bool, str]:
         try:
-            health = client.health()
-            if not body_says_ok(health.body):
-                return False, f"health HTTP {health.status}"
-            ok, detail = ready_verdict(client.ready())
+            ok, detail = client.judge("health", client.health())
+            if not ok:
+                return False, f"health {detail}"
+            ok, detail = client.judge("readiness", client.ready())
             return ok, f"ready {detail}"
         except PlatformUnreachable as exc:
             return False, str(exc)
     return probe
+
+
+def resolve_roles(target: dict, platform: dict) -> dict:
+    """A target given by the profile's roles, as compose services."""
+    out = dict(target)
+    for key, plural in (("role", False), ("roles", True)):
+        roles = target.get(key)
+        if not roles:
+            continue
+        names = []
+        for role in (roles if plural else [roles]):
+            name = service(platform, role)
+            if not name:
+                raise OpsError(f"the fault's target role {role!r} has no service in examday_platform.services "
+                               f"(known roles: {', '.join(sorted(platform['services']))}).")
+            names.append(name)
+        if plural:
+            out["services"] = names
+        else:
+            out["service"] = names[0]
+    out.pop("role", None)
+    out.pop("roles", None)
+    return out
 
 
 def main() -> None:
@@ -274,6 +307,8 @@ def main() -> None:
             "project": {"type": "str", "default": "exam_platform"},
             "service": {"type": "str"},
             "services": {"type": "list", "elements": "str"},
+            "role": {"type": "str"},
+            "roles": {"type": "list", "elements": "str"},
             "container": {"type": "str"},
             "pick": {"type": "str", "default": "all", "choices": ["one", "all", "random"]},
         }},
@@ -284,7 +319,6 @@ def main() -> None:
         "ledger_dir": {"type": "path", "default": "/var/lib/examday/faults"},
         "net_tool_image": {"type": "str"},
         "api_url": {"type": "str"},
-        "api_paths": {"type": "dict", "default": {}},
         "validate_certs": {"type": "bool", "default": True},
         "recovery_timeout": {"type": "float", "default": 120},
         "recovery_interval": {"type": "float", "default": 0.25},
@@ -296,9 +330,14 @@ def main() -> None:
         "fail_if_active": {"type": "bool", "default": False},
     }
     spec.update(_db.db_argument_spec())
+    spec.update(platform_argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            required_if=[("state", "injected", ["fault"])])
-    p = module.params
+    try:
+        platform = resolve(module.params["platform"])
+        p = dict(module.params, target=resolve_roles(module.params["target"], platform))
+    except OpsError as exc:
+        module.fail_json(msg=exc.msg)
     if not 0 <= p["grace"] <= 3600 or not 0 < p["recovery_timeout"] <= 3600 or not 0 < p["recovery_interval"]:
         module.fail_json(msg="grace must be 0-3600 s, recovery_timeout 1-3600 s and recovery_interval above 0.")
     fault = p["fault"] or ""
@@ -332,7 +371,7 @@ def main() -> None:
             raise OpsError(f"Redis fault {flt} failed: {type(exc).__name__}.") from None
 
     manager = FaultManager(p, runner, time.time, time.sleep, module.check_mode,
-                           probe=recovery_probe(p) if p["api_url"] else None, db=db, redis=redis_fault,
+                           probe=recovery_probe(p, platform) if p["api_url"] else None, db=db, redis=redis_fault,
                            host_cpus=os.cpu_count() or 1)
     try:
         result = manager.run_state()

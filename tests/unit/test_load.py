@@ -11,11 +11,14 @@ import stat
 
 import pytest
 
-from ansible_collections.examday.ops.plugins.module_utils import _load
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
-from ansible_collections.examday.ops.plugins.module_utils._load_cohort import CohortManager, fill
-from ansible_collections.examday.ops.plugins.module_utils._load_manager import LoadManager, iso
-from ansible_collections.examday.ops.plugins.module_utils._load_scripts import SCRIPTS
+from ansible_collections.examday.ops.plugins.module_utils._evidence import acks as _acks
+from ansible_collections.examday.ops.plugins.module_utils._load import plan as _load
+from ansible_collections.examday.ops.plugins.module_utils._load.cohort import CohortManager
+from ansible_collections.examday.ops.plugins.module_utils._load.manager import LoadManager, iso
+from ansible_collections.examday.ops.plugins.module_utils._load.scripts import SCRIPTS
+from ansible_collections.examday.ops.plugins.module_utils._platform.profile import fill
+from tests.unit import profiles
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "fixtures", "k6_load")
@@ -37,10 +40,12 @@ def runs() -> dict:
         return json.load(fh)
 
 
+LAB = profiles.lab()
+
+
 def exam_params(**over) -> dict:
-    p = {"scenario": "answers", "api_url": "http://127.0.0.1:18080",
-         "session": {"mode": "EXAM", "year": 2026, "blocks": ["A"], "count": 5},
-         "cohort": {"password": PASSWORD, "tag": "t", "prefix": "load"}}
+    p = {"scenario": "answers", "api_url": "http://127.0.0.1:18080", "platform": LAB,
+         "cohort": {"password": PASSWORD}, "compose_project": "exam_platform"}
     p.update(over)
     return p
 
@@ -200,35 +205,63 @@ def test_exam_plan_carries_no_secret():
                          _load.config_env(plan)])
     assert PASSWORD not in dumped
     cfg = plan["config"]
-    assert cfg["cohort"] == {"prefix": "load", "domain": "cohort.examday.invalid", "count": 20, "pad": 5}
-    assert cfg["paths"]["submit"] == "/v1/sessions/{session_id}/submit"
+    assert cfg["cohort"] == {"prefix": "load", "domain": "cohort.examday.invalid", "count": 20, "pad": 5, "first": 1}
+    assert cfg["api"]["calls"]["submit"]["path"] == "sessions/{session_id}/submit" and cfg["api"]["prefix"] == "/v1"
+    assert cfg["api"]["calls"]["answer"]["body"]["client_version"] == "{version}"
     assert cfg["max_vus"] == 20 and cfg["open_model"] is False and cfg["refresh_after_s"] == 600
-    assert plan["options"]["thresholds"] == _load.DEFAULT_THRESHOLDS
+    # k6's thresholds are derived from the one threshold source (the seeds' targets by default)
+    assert plan["options"]["thresholds"] == {
+        "http_req_duration": ["p(95)<500", "p(99)<1000"], "http_req_failed": ["rate<0.01"], "checks": ["rate>0.99"],
+        "examday_double_submit_same": ["rate==1"], "examday_refresh_continued": ["rate==1"]}
     assert "p(99)" in plan["options"]["summaryTrendStats"]
     assert plan["target"] == "http://127.0.0.1:18080/health"
     assert plan["hard_timeout_s"] == plan["expected_s"] + 60
 
 
+def test_thresholds_come_from_the_one_source_with_extra_k6_expressions():
+    plan = _load.build_plan(exam_params(thresholds={"p95_ms": 350, "error_rate_pct": 2},
+                                        k6_thresholds={"http_req_duration{endpoint:submit}": ["p(95)<800"]}), "r")
+    th = plan["options"]["thresholds"]
+    assert th["http_req_duration"] == ["p(95)<350", "p(99)<1000"] and th["http_req_failed"] == ["rate<0.02"]
+    assert th["http_req_duration{endpoint:submit}"] == ["p(95)<800"]
+    assert plan["limits"]["p95_ms"] == 350.0
+    with pytest.raises(OpsError, match="Unknown threshold 'p95'"):
+        _load.build_plan(exam_params(thresholds={"p95": 1}), "r")
+    with pytest.raises(OpsError, match="must compare with a number"):
+        _load.build_plan(exam_params(k6_thresholds={"http_req_duration": ["p(95)<abc"]}), "r")
+
+
 def test_generic_plan_and_targets():
     plan = _load.build_plan({"scenario": "smoke", "api_url": "http://127.0.0.1:18080/", "target": "/v1/ready",
-                             "expect_status": [200, 204], "headers": {"X-Token": "abc"}, "thresholds": {}}, "r")
+                             "expect_status": [200, 204], "headers": {"X-Token": "abc"}, "platform": LAB}, "r")
     assert plan["config"]["url"] == "http://127.0.0.1:18080/v1/ready"
-    assert plan["options"]["thresholds"] == {} and plan["options"]["discardResponseBodies"] is True
+    assert "checks" not in plan["options"]["thresholds"] and plan["options"]["discardResponseBodies"] is True
     assert _load.shown_config(plan["config"])["headers"] == {"X-Token": "<masked>"}
     with pytest.raises(OpsError, match="not a loopback address"):
-        _load.build_plan({"scenario": "smoke", "api_url": "http://127.0.0.1:1", "target": "http://example.com/x"}, "r")
+        _load.build_plan({"scenario": "smoke", "api_url": "http://127.0.0.1:1", "target": "http://example.com/x",
+                          "platform": LAB}, "r")
     with pytest.raises(OpsError, match="path starting with /"):
-        _load.build_plan({"scenario": "smoke", "api_url": "http://127.0.0.1:1", "target": "health"}, "r")
+        _load.build_plan({"scenario": "smoke", "api_url": "http://127.0.0.1:1", "target": "health", "platform": LAB},
+                         "r")
+
+
+def test_a_users_own_script():
+    plan = _load.build_plan(exam_params(scenario="reviews", script="/srv/k6/reviews.js", exec="mark"), "r")
+    assert (plan["script"], plan["exec"], plan["exam"], plan["user_script"]) == ("reviews.js", "mark", True,
+                                                                               "/srv/k6/reviews.js")
+    assert plan["options"]["scenarios"]["reviews"]["exec"] == "mark"
+    with pytest.raises(OpsError, match="must be a k6 JavaScript file"):
+        _load.build_plan(exam_params(scenario="x", script="/srv/k6/x.py"), "r")
+    with pytest.raises(OpsError, match="exec '1bad' must name the function"):
+        _load.build_plan(exam_params(scenario="x", script="/srv/x.js", exec="1bad"), "r")
 
 
 @pytest.mark.parametrize("over,phrase", [
     ({"scenario": "bogus"}, "scenario must be one of"),
     ({"name": "a b"}, "name 'a b' must be"),
-    ({"api_paths": {"nope": "/x"}}, "unknown api_paths"),
-    ({"session": {}}, "session must be the body"),
     ({"cohort": {"password": "x", "count": 0}}, "cohort.count must be at least 1"),
-    ({"cohort": {"password": "x", "tag": "bad tag"}}, "cohort.tag"),
-    ({"cohort": {"password": "x", "method": "ftp"}}, "cohort.method"),
+    ({"cohort": {"password": "x", "first": 0}}, "cohort.first must be at least 1"),
+    ({"platform": profiles.with_(LAB, **{"cohort.tag": "bad tag"})}, "examday_platform.cohort.tag"),
     ({"token_refresh_after": "20m"}, "more than the bound"),
     ({"revise_ratio": 2}, "revise_ratio must be"),
     ({"api_url": "ftp://127.0.0.1"}, "http:// or https://"),
@@ -240,12 +273,14 @@ def test_plan_rejects(over, phrase):
 
 
 def test_cohort_identity_and_addresses():
-    cohort = _load.resolve_cohort({"prefix": "s", "count": 3}, None)
+    cohort = _load.resolve_cohort({**LAB["cohort"], "prefix": "s"}, {"count": 3}, None)
     assert _load.cohort_emails(cohort) == ["s00001@cohort.examday.invalid", "s00002@cohort.examday.invalid",
                                            "s00003@cohort.examday.invalid"]
-    assert _load.resolve_cohort({}, 40)["count"] == 40
+    assert _load.cohort_emails(_load.resolve_cohort(LAB["cohort"], {"count": 2, "first": 7}, None)) == [
+        "load00007@cohort.examday.invalid", "load00008@cohort.examday.invalid"]
+    assert _load.resolve_cohort(LAB["cohort"], {}, 40)["count"] == 40
     with pytest.raises(OpsError, match="cohort.count is needed"):
-        _load.resolve_cohort({}, None)
+        _load.resolve_cohort(LAB["cohort"], {}, None)
     assert 0 <= _load.ip_offset("load", "cohort.examday.invalid") < 762
     assert _load.ip_offset("a", "d.invalid") != _load.ip_offset("b", "d.invalid")
 
@@ -253,8 +288,9 @@ def test_cohort_identity_and_addresses():
 # ------------------------------------------------------------------------------ summaries (real k6)
 def test_result_from_real_answers_summary():
     raw = summary("answers")
-    res = _load.result_from_summary(raw, "answers", "s", "f", 9.04, {"session": 9, "answer": 48, "submit": 7},
-                                    {"summary": "load/answers/summary.json"})
+    counts = {"session": {"acked": 9, "unknown": 0}, "answer": {"acked": 48, "unknown": 2},
+              "submit": {"acked": 7, "unknown": 0}}
+    res = _load.result_from_summary(raw, "answers", "s", "f", 9.04, counts, {"summary": "load/answers/summary.json"})
     m = raw["metrics"]
     assert res["http_reqs"] == m["http_reqs"]["count"]
     assert res["p95_ms"] == round(m["http_req_duration"]["p(95)"], 3)
@@ -267,6 +303,7 @@ def test_result_from_real_answers_summary():
     assert res["exam"]["token_refreshes"] == m["examday_token_refreshes"]["count"] > 0
     assert res["exam"]["refresh_continued"] == {"passes": 5, "fails": 0}
     assert res["acks"] == {"session": 9, "answer": 48, "submit": 7} and res["duration_s"] == 9.0
+    assert res["unknown_writes"] == {"answer": 2}
     assert set(res["checks_by_name"]) == {"login ok", "session created", "session readable", "answer saved", "submit ok"}
     # the evidence contract's keys (docs/evidence.md) are all there
     for key in ("scenario", "started_at", "finished_at", "duration_s", "http_reqs", "rps", "p50_ms", "p95_ms", "p99_ms",
@@ -300,43 +337,50 @@ def test_empty_summary_gives_zeros_not_errors():
 def test_acks_from_real_console_match_k6s_own_counter(run):
     out = io.StringIO()
     with open(fixture(f"{run}.console.log"), encoding="utf-8") as fh:
-        got = _load.extract_acks(fh, out)
-    assert got["malformed"] == 0 and got["counts"] == runs()[run]["acks"]
-    assert sum(got["counts"].values()) == summary(run)["metrics"]["examday_acks"]["count"]
-    records = _load.read_acks(io.StringIO(out.getvalue()))
-    assert _load.count_acks(io.StringIO(out.getvalue())) == got["counts"]
-    for rec in records:
-        assert rec["kind"] in _load.ACK_KINDS and rec["session_id"] and rec["ts"].endswith("Z")
-        if rec["kind"] == "session":
-            assert set(rec) == {"kind", "session_id", "user", "ts"}
-        elif rec["kind"] == "answer":
-            assert set(rec) == {"kind", "session_id", "question_id", "selected_index", "ts"}
-            assert 0 <= rec["selected_index"] <= 4
-        else:
-            assert set(rec) == {"kind", "session_id", "idempotency_key", "ts", "score_correct"}
+        got = _acks.extract(fh, out)
+    assert got["malformed"] == 0 and _acks.acked_counts(got["counts"]) == runs()[run]["acks"]
+    acked = sum(c["acked"] for c in got["counts"].values())
+    assert acked == summary(run)["metrics"]["examday_acks"]["count"]
+    assert _acks.count_lines(io.StringIO(out.getvalue())) == got["counts"]
+    records, ignored = _acks.parse_lines(io.StringIO(out.getvalue()), "acks.jsonl")
+    assert ignored == 0 and len(records) == sum(sum(c.values()) for c in got["counts"].values())
+    for rec in records:  # every record of the real run fits the contract (parse_record validates it)
+        assert rec["kind"] in _acks.KINDS and rec["fields"]["session_id"] and rec["ts"] is not None
+        if rec["kind"] == "answer":
+            assert 0 <= rec["fields"]["selected_index"] <= 4 and rec["fields"]["question_id"]
 
 
 def test_submit_acks_one_per_session_with_its_key():
     with open(fixture("submit.console.log"), encoding="utf-8") as fh:
-        recs = [r for r in _load.iter_acks(fh) if r and r["kind"] == "submit"]
+        recs = [r for r in (_acks.from_console_line(line) for line in fh) if r and r["kind"] == "submit"]
     assert len({r["session_id"] for r in recs}) == len(recs)
     assert len({r["idempotency_key"] for r in recs}) == len(recs)
 
 
 def test_acks_from_text_log_format():
     with open(fixture("sessions.console-text.log"), encoding="utf-8") as fh:
-        recs = list(_load.iter_acks(fh))
+        recs = [r for r in (_acks.from_console_line(line) for line in fh) if r is not None]
     assert recs and all(r and r["kind"] == "session" and r["user"].endswith("@cohort.examday.invalid") for r in recs)
 
 
 def test_marker_lines_that_are_not_records():
-    lines = ["noise\n", 'EXAMDAY_ACK {"kind": "answer"\n', 'EXAMDAY_ACK {"kind": "other", "session_id": "x"}\n',
+    lines = ["noise\n", 'EXAMDAY_ACK {"kind": "answer"\n', 'EXAMDAY_ACK {"session_id": "x"}\n',
              'EXAMDAY_ACK {"kind": "session", "session_id": "s1", "user": "u", "ts": "t"}\n',
+             'EXAMDAY_ACK {"kind": "answer", "outcome": "maybe", "session_id": "s1"}\n',
              'EXAMDAY_ACK ["list"]\n']
     out = io.StringIO()
-    got = _load.extract_acks(iter(lines), out)
-    assert got == {"counts": {"session": 1, "answer": 0, "submit": 0}, "malformed": 3}
+    got = _acks.extract(iter(lines), out)
+    assert got == {"counts": {"session": {"acked": 1, "unknown": 0}}, "malformed": 4}
     assert json.loads(out.getvalue())["session_id"] == "s1"
+
+
+def test_double_submits_that_answered_differently_count_sessions_once():
+    lines = [json.dumps({"kind": "submit", "session_id": s, "ts": "2026-11-30T10:00:00Z",
+                         "double": {"same": same, "statuses": [200, 200], "request_ids": ["a", "b"]}})
+             for s, same in (("s1", True), ("s2", False), ("s2", False), ("s3", False))]
+    got = _acks.double_submits(lines)
+    assert (got["pairs"], got["differ"]) == (4, 2)
+    assert [x["session_id"] for x in got["samples"]] == ["s2", "s3"]
 
 
 def test_contains_secret_across_chunks():
@@ -367,9 +411,12 @@ def test_embedded_scripts_match_files_k6(name):
 
 
 def test_scripts_never_log_the_password():
-    exam = SCRIPTS["exam.js"]
-    assert "console.log(MARK + JSON.stringify(record))" in exam
-    assert exam.count("console.log") == 1 and exam.count("__ENV.EXAMDAY_COHORT_PASSWORD") == 1
+    lib, exam = SCRIPTS["examday.js"], SCRIPTS["exam.js"]
+    assert "console.log(MARK + JSON.stringify(record))" in lib
+    assert lib.count("console.log") == 1 and lib.count("__ENV.EXAMDAY_COHORT_PASSWORD") == 1
+    assert "console.log" not in exam and "__ENV" not in exam
+    # the marker the script prints is the acks format's
+    assert f"'{_acks.MARKER}'" in lib
 
 
 # ------------------------------------------------------------------------------ cohort
@@ -383,9 +430,12 @@ class FakeRunner:
         return self.answers.pop(0)
 
 
-def cohort_mgr(method="command", options=None, runner=None, check_mode=False, **kw):
-    cohort = _load.resolve_cohort({"method": method, "count": 3, "tag": "t1", "prefix": "p"}, None)
-    return CohortManager(cohort, options or {}, PASSWORD, check_mode, runner=runner, **kw)
+def cohort_mgr(method="command", recipe=None, runner=None, check_mode=False, password_hash=None, **kw):
+    platform = profiles.with_(LAB, **{"cohort.method": method, "cohort.tag": "t1", "cohort.prefix": "p",
+                                      **{f"cohort.{k}": v for k, v in (recipe or {}).items()}})
+    cohort = _load.resolve_cohort(platform["cohort"], {"count": 3}, None)
+    return CohortManager(cohort, platform, PASSWORD, password_hash, check_mode, runner=runner,
+                         compose_project="exam_platform", **kw)
 
 
 def test_command_provision_password_on_stdin_only():
@@ -395,8 +445,8 @@ def test_command_provision_password_on_stdin_only():
     ps, exec_ = runner.calls
     assert "label=com.docker.compose.service=backend" in ps["argv"] and "status=running" in ps["argv"]
     assert exec_["argv"][:4] == ["docker", "exec", "-i", "aaa111"]
-    assert exec_["argv"][4:] == ["python3", "-m", "examlab.manage", "cohort", "--count", "3", "--tag", "t1",
-                                 "--prefix", "p", "--domain", "cohort.examday.invalid"]
+    assert exec_["argv"][4:] == ["python3", "-m", "examlab.manage", "cohort", "--count", "3", "--first", "1",
+                                 "--tag", "t1", "--prefix", "p", "--domain", "cohort.examday.invalid"]
     assert exec_["data"] == PASSWORD and PASSWORD not in json.dumps(got)
 
 
@@ -429,8 +479,9 @@ def test_command_check_mode_runs_nothing_in_the_container():
 
 
 def test_placeholders_are_checked():
-    with pytest.raises(OpsError, match=r"unknown placeholder \{password\} in cohort.command.provision"):
-        cohort_mgr(options={"command": {"provision": ["x", "{password}"]}}).validate("provision")
+    recipe = {"command": {"service": None, "container": None, "provision": ["x", "{password}"], "retire": None}}
+    with pytest.raises(OpsError, match=r"examday_platform.cohort.command.provision uses \{password\}, which has no value"):
+        cohort_mgr(recipe=recipe).validate("provision")
     assert fill({"a": ["{tag}-{index}"], "b": 3}, {"tag": "t", "index": 2}, "w") == {"a": ["t-2"], "b": 3}
 
 
@@ -472,21 +523,24 @@ class FakeConn:
         pass
 
 
-def test_sql_provision_per_student_with_parameters():
+def test_sql_provision_per_student_fits_the_real_users_table():
     conn = FakeConn(3)
-    got = cohort_mgr("sql", {"sql": {"password_hash": "pbkdf2$x"}}, db_connect=lambda: conn).provision()
+    got = cohort_mgr("sql", password_hash="$argon2id$x", db_connect=lambda: conn).provision()
     assert got == {"action": "provision", "changed": True, "rows": 3} and conn.done == "commit"
     query, rows = conn.log[1]
-    assert "%(email)s" in query and [r["email"] for r in rows][0] == "p00001@cohort.examday.invalid"
-    assert rows[2]["index"] == 3 and rows[0]["password_hash"] == "pbkdf2$x" and rows[0]["tag"] == "t1"
+    # PLATFORM.md's users: full_name, role, is_active, email_verified, onboarding_completed; no cohort column
+    assert "email_verified" in query and "onboarding_completed" in query and "cohort" not in query
+    assert [r["email"] for r in rows][0] == "p00001@cohort.examday.invalid"
+    assert rows[2]["index"] == 3 and rows[0]["password_hash"] == "$argon2id$x" and rows[0]["full_name"]
 
 
-def test_sql_retire_once_and_check_mode_rolls_back():
+def test_sql_retire_once_by_email_pattern_and_check_mode_rolls_back():
     conn = FakeConn(0)
-    got = cohort_mgr("sql", {}, db_connect=lambda: conn, check_mode=True).retire()
+    got = cohort_mgr("sql", db_connect=lambda: conn, check_mode=True).retire()
     assert got["changed"] is False and conn.done == "rollback" and len(conn.log[1][1]) == 1
-    with pytest.raises(OpsError, match="password_hash"):
-        cohort_mgr("sql", {}).validate("provision")
+    assert conn.log[1][1][0]["email_like"] == "p%@cohort.examday.invalid"
+    with pytest.raises(OpsError, match="password hash"):
+        cohort_mgr("sql", db_connect=lambda: conn).validate("provision")
 
 
 def test_api_method_logs_in_and_posts_per_student():
@@ -498,8 +552,10 @@ def test_api_method_logs_in_and_posts_per_student():
             return 200, {}, b'{"tokens": {"access_token": "tok"}}'
         return (409 if len(sent) == 2 else 201), {}, b"{}"
 
-    mgr = cohort_mgr("api", {"api": {"admin_email": "a@x", "admin_password": "adm", "provision_path": "/v1/admin/users"}},
-                     transport=transport, api_url="http://127.0.0.1:1")
+    api = dict(LAB["cohort"]["api"], provision_path="admin/users",
+               provision_body={"email": "{email}", "password": "{password}", "role": "student", "cohort": "{tag}"})
+    mgr = cohort_mgr("api", {"api": api}, transport=transport, api_url="http://127.0.0.1:1",
+                     admin={"email": "a@x", "password": "adm"})
     got = mgr.provision()
     assert got == {"action": "provision", "changed": True, "requests": 3, "done": 2, "unchanged": 1}
     assert sent[1][1] == "http://127.0.0.1:1/v1/admin/users" and sent[1][2]["Authorization"] == "Bearer tok"
@@ -589,12 +645,14 @@ def test_manager_runs_and_writes_the_evidence(tmp_path):
 
 
 def test_thresholds_failing_is_a_result_not_a_failure(tmp_path):
-    params = {"scenario": "smoke", "api_url": "http://127.0.0.1:18080"}
+    params = {"scenario": "smoke", "api_url": "http://127.0.0.1:18080", "platform": LAB,
+              "k6_thresholds": {"http_req_duration": ["p(95)<0.001"]}}
     res = manager(tmp_path, params, FakeK6("smoke_failed", rc=99))[0].run()
     assert res["thresholds_passed"] is False and res["k6"]["exit_reason"] == "thresholds failed"
     with pytest.raises(OpsError) as exc:
         manager(tmp_path, {**params, "fail_on_thresholds": True}, FakeK6("smoke_failed", rc=99))[0].run()
-    assert exc.value.msg == "the smoke load failed its thresholds: http_req_duration{p(95)<0.001}."
+    assert exc.value.msg.startswith("the smoke load failed its thresholds: ")
+    assert "http_req_duration{p(95)<0.001}" in exc.value.msg
     assert exc.value.details["thresholds_passed"] is False
     assert (tmp_path / "ev" / "load" / "smoke" / "result.json").exists()
 
@@ -609,7 +667,7 @@ def test_k6_crash_fails_and_still_retires(tmp_path):
 
 
 def test_hard_timeout_keeps_the_results_with_a_warning(tmp_path):
-    mgr = manager(tmp_path, {"scenario": "smoke", "api_url": "http://127.0.0.1:1"},
+    mgr = manager(tmp_path, {"scenario": "smoke", "api_url": "http://127.0.0.1:1", "platform": LAB},
                   FakeK6("smoke", rc=105, timed_out=True))[0]
     res = mgr.run()
     assert res["k6"]["timed_out"] is True and any("interrupted" in w for w in res["warnings"])
@@ -617,7 +675,7 @@ def test_hard_timeout_keeps_the_results_with_a_warning(tmp_path):
 
 def test_invalid_threshold_runs_nothing(tmp_path):
     k6 = FakeK6("smoke")
-    mgr, commands = manager(tmp_path, exam_params(thresholds={"http_req_duration": ["p(95)<abc"]}), k6)
+    mgr, commands = manager(tmp_path, exam_params(k6_thresholds={"http_req_duration": ["p(95)<abc"]}), k6)
     with pytest.raises(OpsError, match="must compare with a number"):
         mgr.run()
     assert not commands and not k6.calls and not (tmp_path / "ev").exists()
@@ -649,7 +707,7 @@ def test_check_mode_sends_no_load_and_writes_nothing(tmp_path):
 
 def test_password_needed_and_leak_guard(tmp_path):
     with pytest.raises(OpsError, match="cohort.password is needed"):
-        manager(tmp_path, exam_params(cohort={"tag": "t"}), FakeK6("answers"))[0].run()
+        manager(tmp_path, exam_params(cohort={"count": 3}), FakeK6("answers"))[0].run()
     leaky = tmp_path / "console"
     leaky.write_text(f"EXAMDAY_ACK x {PASSWORD}\n")
     with pytest.raises(OpsError, match="appeared in console"):
@@ -658,12 +716,12 @@ def test_password_needed_and_leak_guard(tmp_path):
 
 
 def test_cohort_only_actions(tmp_path):
-    mgr, commands = manager(tmp_path, {"action": "provision", "scenario": "sessions", "profile": {"vus": 7},
-                                       "cohort": {"password": PASSWORD, "tag": "t", "retire_after": False}},
+    mgr, commands = manager(tmp_path, exam_params(action="provision", scenario="sessions", profile={"vus": 7},
+                                                  cohort={"password": PASSWORD, "retire_after": False}),
                             FakeK6("x"))
     res = mgr.run()
     assert res["changed"] and res["cohort"]["count"] == 7 and "--count" in commands[1]["argv"]
-    mgr, commands = manager(tmp_path, {"action": "retire", "cohort": {"tag": "t", "count": 5}}, FakeK6("x"))
+    mgr, commands = manager(tmp_path, exam_params(action="retire", cohort={"count": 5}), FakeK6("x"))
     assert mgr.run()["cohort"]["retire"]["changed"] is True
 
 

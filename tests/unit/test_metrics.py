@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.examday.ops.plugins.module_utils import _docker_cli
 from ansible_collections.examday.ops.plugins.module_utils import _metrics as mx
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import PlatformUnreachable
+from ansible_collections.examday.ops.plugins.module_utils._platform.api import PlatformUnreachable
 
 FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "metrics")
 UTC = datetime.timezone.utc
@@ -692,11 +692,24 @@ def test_capture_without_samples_or_edge_reports_not_measured_instead_of_zeros(t
     assert metrics["window"]["since"] == mx.iso(ts(manifest["window"]["until"]) - datetime.timedelta(hours=1))
 
 
-def test_capture_fails_with_one_sentence_when_the_backend_service_has_no_container(tmp_path, manifest):
-    with pytest.raises(OpsError, match=r"^no container of backend services api in compose project exam_platform\.$"):
-        run_capture(tmp_path, manifest, write=False, backend_services=["api"])
-    with pytest.raises(OpsError, match=r"^no container of edge service proxy"):
-        run_capture(tmp_path, manifest, write=False, edge_service="proxy")
+def test_logs_that_cannot_be_read_here_are_not_measured_and_say_why(tmp_path, manifest):
+    """No docker access to a service: its captures are not measured (with the reason), the rest are."""
+    metrics = run_capture(tmp_path, manifest, backend_services=["api"])[0]
+    reason = "not measured: no container of backend services api in compose project exam_platform"
+    for key in ("http_status", "slow_sql", "slow_requests", "traceability", "backend_errors"):
+        assert metrics[key] == {"note": reason} and metrics["notes"][key] == reason
+    assert metrics["db_pool"]["peak_connections"] is not None and "db_pool" not in metrics["notes"]
+    metrics = run_capture(tmp_path, manifest, write=False, edge_service="proxy")[0]
+    assert metrics["edge_errors"]["note"].startswith("not measured: no container of edge service proxy")
+    assert metrics["http_status"]["total"] > 0  # the backends' logs were still read
+
+
+def test_captures_turned_off_in_the_inventory_say_so(tmp_path, manifest):
+    metrics = run_capture(tmp_path, manifest, write=False, captures_off=["redis", "edge_errors"])[0]
+    assert metrics["redis"] == {"note": "not measured: turned off in this inventory"}
+    assert metrics["notes"]["edge_errors"] == "not measured: turned off in this inventory"
+    with pytest.raises(OpsError, match="unknown capture 'nope' to turn off"):
+        run_capture(tmp_path, manifest, write=False, captures_off=["nope"])
 
 
 def test_capture_with_prometheus_reads_queries_and_alerts(tmp_path, manifest):

@@ -115,6 +115,9 @@ class App:
             checks["redis"] = "down"
         status = "ok" if checks["db"] == "ok" and checks["redis"] == "ok" else (
             "down" if checks["db"] == "down" else "degraded")
+        if self.cfg.defect_ready_lies:
+            # DEFECT (opt-in): readiness says ok whatever its dependencies say.
+            checks, status = {"db": "ok", "redis": "ok"}, "ok"
         # Like the real platform: HTTP 200 whatever the body says.
         return 200, {"status": status, "checks": checks, "request_id": req.request_id}
 
@@ -278,6 +281,15 @@ class App:
         return 200, {"session": self._session_view(s), "progress": progress, "questions": questions,
                      "current_question": current_q}
 
+    def _hold(self, req) -> None:
+        """DEFECT (opt-in, slow_answers): one answer in `slow_answer_every` (chosen by its request
+        id) is held before it is applied, longer than a client waits: the client gives up, answers
+        again, and the held write arrives after the newer one."""
+        every = max(1, self.cfg.slow_answer_every)
+        if self.cfg.defect_slow_answers and int(uuid.uuid5(uuid.NAMESPACE_OID, req.request_id).hex, 16) % every == 0:
+            logs.emit("warning", "answer_held", seconds=self.cfg.slow_answer_seconds, request_id=req.request_id)
+            time.sleep(self.cfg.slow_answer_seconds)
+
     def answer(self, req):
         spec = validation.answer(req.body)
         self.refuse_if_frozen()
@@ -289,6 +301,11 @@ class App:
                                     "changed_count": 0, "marked_for_review": bool(spec["marked_for_review"])},
                          "progress": {"answered_count": None, "marked_for_review_count": None,
                                       "current_position": None}}
+        self._hold(req)
+        # Writes are ordered by the client's version: an older write than the stored one is refused
+        # (409), so a request the client gave up on cannot overwrite a newer acknowledged answer.
+        # DEFECT (opt-in, unordered_writes): the last write to arrive wins, whatever its version.
+        ordered = spec["client_version"] is not None and not self.cfg.defect_unordered_writes
         with self.pool.transaction() as cur:
             s = self._owned_session(cur, req, "FOR SHARE")
             if s["status"] != "ACTIVE":
@@ -306,25 +323,32 @@ class App:
             is_correct = None if spec["selected_index"] is None else spec["selected_index"] == q["correct_index"]
             db.execute(
                 cur,
-                "INSERT INTO session_answers AS a (session_id, question_id, selected_index, is_correct, marked_for_review) "
-                "VALUES (%s, %s, %s, %s, coalesce(%s, false)) "
+                "INSERT INTO session_answers AS a (session_id, question_id, selected_index, is_correct, marked_for_review, "
+                "client_version) VALUES (%s, %s, %s, %s, coalesce(%s, false), %s) "
                 "ON CONFLICT (session_id, question_id) DO UPDATE SET "
                 "changed_count = a.changed_count + CASE WHEN a.selected_index IS DISTINCT FROM EXCLUDED.selected_index "
                 "THEN 1 ELSE 0 END, selected_index = EXCLUDED.selected_index, is_correct = EXCLUDED.is_correct, "
-                "marked_for_review = coalesce(%s, a.marked_for_review), updated_at = now() "
+                "marked_for_review = coalesce(%s, a.marked_for_review), updated_at = now(), "
+                "client_version = coalesce(EXCLUDED.client_version, a.client_version) "
+                "WHERE NOT %s OR a.client_version IS NULL OR EXCLUDED.client_version > a.client_version "
                 "RETURNING id, question_id, selected_index, is_correct, changed_count, marked_for_review, updated_at",
                 (s["id"], spec["question_id"], spec["selected_index"], is_correct, spec["marked_for_review"],
-                 spec["marked_for_review"]),
+                 spec["client_version"], spec["marked_for_review"], ordered),
                 self.cfg, req.request_id,
             )
             answer = cur.fetchone()
+            if answer is None:
+                logs.emit("warning", "stale_write_refused", session_id=str(s["id"]), question_id=spec["question_id"],
+                          client_version=spec["client_version"], request_id=req.request_id)
+                raise ApiError(409, "STALE_WRITE", "a newer answer to this question is already stored")
             position = min(q["position"] + 1, s["total_questions"])
             cur.execute("UPDATE test_sessions SET current_position = %s WHERE id = %s", (position, s["id"]))
             cur.execute(
                 "INSERT INTO attempt_events (session_id, user_id, event_type, request_id, payload) "
                 "VALUES (%s, %s, 'ANSWER_SAVED', %s, %s)",
                 (s["id"], req.user["id"], req.request_id,
-                 json.dumps({"question_id": spec["question_id"], "selected_index": spec["selected_index"]})),
+                 json.dumps({"question_id": spec["question_id"], "selected_index": spec["selected_index"],
+                             "client_version": spec["client_version"]})),
             )
             progress = self._progress(cur, s["id"], position)
         answer["updated_at"] = _iso(answer["updated_at"])

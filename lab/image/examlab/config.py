@@ -59,6 +59,11 @@ class Config:
     defect_nonidempotent_submit: bool = False
     defect_answers_lost_without_redis: bool = False
     defect_worker_ignores_exam_mode: bool = False
+    defect_unordered_writes: bool = False
+    defect_slow_answers: bool = False
+    defect_ready_lies: bool = False
+    slow_answer_every: int = 40
+    slow_answer_seconds: float = 12.0
     replica: str = field(default_factory=socket.gethostname)
 
     @classmethod
@@ -91,4 +96,9 @@ class Config:
             defect_nonidempotent_submit=env_bool("LAB_DEFECT_NONIDEMPOTENT_SUBMIT", False, e),
             defect_answers_lost_without_redis=env_bool("LAB_DEFECT_ANSWERS_LOST_WITHOUT_REDIS", False, e),
             defect_worker_ignores_exam_mode=env_bool("LAB_DEFECT_WORKER_IGNORES_EXAM_MODE", False, e),
+            defect_unordered_writes=env_bool("LAB_DEFECT_UNORDERED_WRITES", False, e),
+            defect_slow_answers=env_bool("LAB_DEFECT_SLOW_ANSWERS", False, e),
+            defect_ready_lies=env_bool("LAB_DEFECT_READY_LIES", False, e),
+            slow_answer_every=env_int("LAB_SLOW_ANSWER_EVERY", 40, e),
+            slow_answer_seconds=env_float("LAB_SLOW_ANSWER_SECONDS", 12.0, e),
         )

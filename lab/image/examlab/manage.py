@@ -55,8 +55,8 @@ def upsert_users(cur, emails: list[str], password: str, role: str, cohort: str |
     return {"users": len(emails), "created": inserted, "updated": len(emails) - inserted}
 
 
-def cohort_emails(prefix: str, domain: str, count: int) -> list[str]:
-    return [f"{prefix}{i:05d}@{domain}" for i in range(1, count + 1)]
+def cohort_emails(prefix: str, domain: str, count: int, first: int = 1) -> list[str]:
+    return [f"{prefix}{i:05d}@{domain}" for i in range(first, first + count)]
 
 
 def main(argv=None) -> int:
@@ -73,6 +73,7 @@ def main(argv=None) -> int:
     p.add_argument("--unverified", action="store_true")
     p = sub.add_parser("cohort", help="provision N synthetic students sharing one password (stdin)")
     p.add_argument("--count", type=int, required=True)
+    p.add_argument("--first", type=int, default=1)
     p.add_argument("--tag", required=True)
     p.add_argument("--prefix", default="student")
     p.add_argument("--domain", default="cohort.examday.invalid")
@@ -98,8 +99,8 @@ def main(argv=None) -> int:
         elif args.cmd == "cohort":
             if not 1 <= args.count <= 100000:
                 raise SystemExit("examlab manage: --count must be 1..100000")
-            out = upsert_users(cur, cohort_emails(args.prefix, args.domain, args.count), _password(), "student",
-                               args.tag, cfg.password_iterations)
+            out = upsert_users(cur, cohort_emails(args.prefix, args.domain, args.count, args.first), _password(),
+                               "student", args.tag, cfg.password_iterations)
             out.update(cohort=args.tag, email_pattern=f"{args.prefix}NNNNN@{args.domain}")
         elif args.cmd == "cohort-retire":
             cur.execute("UPDATE users SET is_active = false WHERE cohort = %s AND is_active", (args.tag,))

@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS session_answers (
   updated_at        timestamptz NOT NULL DEFAULT now(),
   UNIQUE (session_id, question_id)
 );
+-- Writes are ordered: the client sends a version that grows with each of its writes, and an
+-- older one than the stored version is refused (409 STALE_WRITE) instead of overwriting it.
+ALTER TABLE session_answers ADD COLUMN IF NOT EXISTS client_version bigint;
 
 -- Append-only: a trigger forbids UPDATE and DELETE (reset needs TRUNCATE).
 CREATE TABLE IF NOT EXISTS attempt_events (

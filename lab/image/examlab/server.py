@@ -156,7 +156,8 @@ def main() -> int:
     signal.signal(signal.SIGINT, drain)
     logs.emit("info", "backend_started", port=PORT, pool_size=cfg.db_pool_size, max_overflow=cfg.db_max_overflow,
               flag_cache_seconds=cfg.flag_cache_seconds, exam_mode_env=cfg.exam_mode_env,
-              defects=[n for n in ("defect_nonidempotent_submit", "defect_answers_lost_without_redis")
+              defects=[n for n in ("defect_nonidempotent_submit", "defect_answers_lost_without_redis",
+                                   "defect_unordered_writes", "defect_slow_answers", "defect_ready_lies")
                        if getattr(cfg, n)])
     server.serve_forever(poll_interval=0.2)
     deadline = time.monotonic() + 10

@@ -83,7 +83,11 @@ def answer(body: Any) -> dict:
     marked = body.get("marked_for_review")
     if marked is not None and not isinstance(marked, bool):
         raise _invalid("marked_for_review must be a boolean")
-    return {"question_id": question_id, "selected_index": selected, "marked_for_review": marked}
+    version = body.get("client_version")
+    if version is not None and (not _is_int(version) or version < 0):
+        raise _invalid("client_version must be a non-negative integer")
+    return {"question_id": question_id, "selected_index": selected, "marked_for_review": marked,
+            "client_version": version}
 
 
 def exam_mode(body: Any) -> tuple[bool, str]:

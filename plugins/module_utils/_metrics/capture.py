@@ -15,19 +15,20 @@ from ansible_collections.examday.ops.plugins.module_utils import _docker_cli
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
 from ansible_collections.examday.ops.plugins.module_utils._metrics.constants import (
     BACKEND_LOG_FILE, BACKEND_STDERR_LOG_FILE, DB_SAMPLES_FILE, EDGE_ERROR_LOG_FILE, EDGE_LOG_FILE, METRICS_FILE,
-    PROMETHEUS_FILE, REDIS_INFO_FILE, STATS_FILE, WORKER_LOG_FILE)
+    NOT_MEASURED, PROMETHEUS_FILE, REDIS_INFO_FILE, SLOW_REQUEST_MS, SLOW_SQL_MS, STATS_FILE, WORKER_LOG_FILE)
 from ansible_collections.examday.ops.plugins.module_utils._metrics.dbsample import (
-    SESSION_QUERIES, max_connections_now, run_session_queries)
+    max_connections_now, run_session_queries, session_queries)
 from ansible_collections.examday.ops.plugins.module_utils._metrics.files import (
     ensure_dir, read_jsonl, safe_filename, write_text)
 from ansible_collections.examday.ops.plugins.module_utils._metrics.logscan import BackendScan, EdgeScan
 from ansible_collections.examday.ops.plugins.module_utils._metrics.prometheus import prometheus_capture
 from ansible_collections.examday.ops.plugins.module_utils._metrics.redisinfo import parse_redis_info
 from ansible_collections.examday.ops.plugins.module_utils._metrics.registry import (
-    CAPTURES, INPUTS, KINDS, SERVICE, CaptureEntry, Context, needed_inputs)
+    CAPTURES, INPUTS, KINDS, LOGS, SERVICE, CaptureEntry, Context, needed_inputs)
 from ansible_collections.examday.ops.plugins.module_utils._metrics.scrub import scrub
 from ansible_collections.examday.ops.plugins.module_utils._metrics.timewin import (
     earliest, in_window, iso, resolve_window, utc_now)
+from ansible_collections.examday.ops.plugins.module_utils._platform.schema import schema_params
 
 
 def _logs(runner, container_id: str, name: str, since: datetime.datetime, until: datetime.datetime) -> tuple[str, str]:
@@ -42,6 +43,14 @@ def _names(runner, project: str, service: str) -> list[tuple[str, str]]:
     """(id, name) of a service's containers, stopped ones too (their logs still count)."""
     found = _docker_cli.inspect_containers(runner, project, service, all_states=True)
     return sorted(((c.get("Id", ""), c.get("Name", "").lstrip("/")) for c in found), key=lambda c: c[1])
+
+
+class Unmeasured:
+    """Logs that could not be read (no docker access to a service here): the captures that need them
+    say "not measured" with the reason instead of failing the whole step."""
+
+    def __init__(self, reason: str):
+        self.reason = reason.rstrip(".")
 
 
 class Capture:
@@ -81,7 +90,12 @@ class Capture:
 
     def run(self) -> dict:
         p = self.p
-        needed = needed_inputs(self.captures)
+        off = set(p.get("captures_off") or ())
+        unknown = sorted(off - {entry.key for entry in self.captures})
+        if unknown:
+            raise OpsError(f"unknown capture {unknown[0]!r} to turn off; known: "
+                           f"{', '.join(entry.key for entry in self.captures)}.")
+        needed = needed_inputs([entry for entry in self.captures if entry.key not in off])
         stats_all = read_jsonl(os.path.join(self.dir, STATS_FILE))
         db_all = read_jsonl(os.path.join(self.dir, DB_SAMPLES_FILE))
         self._samples = {"stats": stats_all, "db_samples": db_all}
@@ -95,7 +109,13 @@ class Capture:
 
         inputs = self._gather(needed, since, until)
         for entry in self.captures:
-            section = entry.produce(Context(p, since, until, {name: inputs[name] for name in entry.needs}))
+            missing = [inputs[name] for name in entry.needs if isinstance(inputs.get(name), Unmeasured)]
+            if entry.key in off:
+                section = {"note": NOT_MEASURED + "turned off in this inventory"}
+            elif missing:
+                section = {"note": NOT_MEASURED + missing[0].reason}
+            else:
+                section = entry.produce(Context(p, since, until, {name: inputs[name] for name in entry.needs}))
             metrics[entry.key] = section
             note = entry.note(section)
             if note:
@@ -119,7 +139,13 @@ class Capture:
         for kind in KINDS:
             for item in INPUTS:
                 if item.kind == kind and item.name in needed:
-                    values[item.name] = self._gatherers[item.name](since, until, values)
+                    if item.kind != LOGS:  # a configured service must answer: its failure is the step's
+                        values[item.name] = self._gatherers[item.name](since, until, values)
+                        continue
+                    try:  # logs need docker access to a service, which an inventory may not have
+                        values[item.name] = self._gatherers[item.name](since, until, values)
+                    except OpsError as exc:
+                        values[item.name] = Unmeasured(exc.msg)
             if kind == SERVICE:
                 for key, name, text in self._pending:
                     self._write(key, name, text)
@@ -135,12 +161,16 @@ class Capture:
     def _database(self, since: datetime.datetime, until: datetime.datetime, values: dict) -> dict | None:
         if self.db_connect is None:
             return None
+        schema = self.p.get("schema")
+        queries, skipped = session_queries(schema, self.p.get("session_queries"))
         conn = self.db_connect()
         try:
             max_conn = max_connections_now(conn)
-            sessions = run_session_queries(conn, self.p.get("session_queries") or SESSION_QUERIES, since, until)
+            sessions = run_session_queries(conn, queries, since, until,
+                                           params=schema_params(schema) if schema else None)
         finally:
             conn.close()
+        sessions.update(skipped)
         return {"max_connections": max_conn, "sessions": sessions}
 
     def _redis(self, since: datetime.datetime, until: datetime.datetime, values: dict) -> dict | None:
@@ -166,7 +196,8 @@ class Capture:
         p = self.p
         if not p.get("edge_service"):
             return None
-        edge = EdgeScan(p.get("request_id_samples", 20), p.get("edge_log_fields"))
+        edge = EdgeScan(p.get("request_id_samples", 20), p.get("edge_log_fields"),
+                        trace_ids=p.get("trace_request_ids") or ())
         containers = _names(self.runner, p["compose_project"], p["edge_service"])
         if not containers:
             raise OpsError(f"no container of edge service {p['edge_service']} in compose project "
@@ -188,7 +219,10 @@ class Capture:
         kept beside them as raw files."""
         p = self.p
         edge = values.get("edge_logs")
-        backend = BackendScan(edge.sampled_ids() if edge is not None else [], p.get("top", 10))
+        edge = None if isinstance(edge, Unmeasured) else edge
+        backend = BackendScan(edge.sampled_ids() if edge is not None else [], p.get("top", 10), p.get("backend_log"),
+                              p.get("slow_sql_ms") or SLOW_SQL_MS, p.get("slow_request_ms") or SLOW_REQUEST_MS,
+                              trace_ids=p.get("trace_request_ids") or ())
         found_any = False
         for service in p.get("backend_services") or []:
             containers = _names(self.runner, p["compose_project"], service)

@@ -11,6 +11,7 @@ from typing import Callable, Iterable
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
 from ansible_collections.examday.ops.plugins.module_utils._db import pool_capacity
 from ansible_collections.examday.ops.plugins.module_utils._metrics.constants import NOT_MEASURED
+from ansible_collections.examday.ops.plugins.module_utils._platform.schema import Unavailable, render
 
 DB_SAMPLE_SQL = """
 SELECT s.setting::int AS max_connections, a.datname, a.application_name, a.state, a.n
@@ -106,18 +107,38 @@ class DbSampler:
 
 # ---------------------------------------------------------------------------------------- sessions
 
+# Written against the platform profile's schema (_integrity.schema renders the names); a query that
+# needs a column the profile leaves empty is not measured.
 SESSION_QUERIES = {
-    "by_status": "SELECT status, count(*) FROM test_sessions "
-                 "WHERE created_at >= %(since)s AND created_at <= %(until)s GROUP BY status ORDER BY status",
-    "created": "SELECT count(*) FROM test_sessions WHERE created_at >= %(since)s AND created_at <= %(until)s",
-    "submitted": "SELECT count(*) FROM test_sessions WHERE submitted_at >= %(since)s AND submitted_at <= %(until)s",
-    "answers": "SELECT count(*) FROM session_answers WHERE answered_at >= %(since)s AND answered_at <= %(until)s",
-    "answers_changed": "SELECT count(*) FROM session_answers "
-                       "WHERE updated_at >= %(since)s AND updated_at <= %(until)s AND changed_count > 0",
-    "submit_events": "SELECT count(*) FROM attempt_events "
-                     "WHERE event_type = 'SESSION_SUBMITTED' AND event_ts >= %(since)s AND event_ts <= %(until)s",
-    "active_now": "SELECT count(*) FROM test_sessions WHERE status = 'ACTIVE'",
+    "by_status": "SELECT {sessions.status}, count(*) FROM {sessions} "
+                 "WHERE {sessions.created_at} >= %(since)s AND {sessions.created_at} <= %(until)s "
+                 "GROUP BY {sessions.status} ORDER BY {sessions.status}",
+    "created": "SELECT count(*) FROM {sessions} WHERE {sessions.created_at} >= %(since)s "
+               "AND {sessions.created_at} <= %(until)s",
+    "submitted": "SELECT count(*) FROM {sessions} WHERE {sessions.submitted_at} >= %(since)s "
+                 "AND {sessions.submitted_at} <= %(until)s AND {sessions.status} = %(status_submitted)s",
+    "answers": "SELECT count(*) FROM {answers} WHERE {answers.answered_at} >= %(since)s "
+               "AND {answers.answered_at} <= %(until)s",
+    "answers_changed": "SELECT count(*) FROM {answers} "
+                       "WHERE {answers.updated_at} >= %(since)s AND {answers.updated_at} <= %(until)s "
+                       "AND {answers.changed_count} > 0",
+    "submit_events": "SELECT count(*) FROM {events} "
+                     "WHERE {events.type} = %(submitted_event)s AND {events.ts} >= %(since)s AND {events.ts} <= %(until)s",
+    "active_now": "SELECT count(*) FROM {sessions} WHERE {sessions.status} = %(status_active)s",
 }
+
+
+def session_queries(schema: dict | None, queries: dict | None = None) -> tuple[dict, dict]:
+    """(runnable queries rendered for the schema, {name: not-measured sentence})."""
+    if schema is None:  # SQL given as it is (no schema names in it)
+        return dict(queries or SESSION_QUERIES), {}
+    out, skipped = {}, {}
+    for name, template in (queries or SESSION_QUERIES).items():
+        try:
+            out[name] = render(template, schema)
+        except Unavailable as exc:
+            skipped[name] = f"not measured: examday_platform.{exc.key} is empty"
+    return out, skipped
 
 
 def shape_rows(rows: list[tuple]):
@@ -132,7 +153,7 @@ def shape_rows(rows: list[tuple]):
 
 
 def run_session_queries(conn, queries: dict, since: datetime.datetime, until: datetime.datetime,
-                        statement_timeout_ms: int = 15000) -> dict:
+                        statement_timeout_ms: int = 15000, params: dict | None = None) -> dict:
     """The session statistics, in one READ ONLY transaction with a statement timeout."""
     out = {}
     with conn.transaction():
@@ -141,7 +162,7 @@ def run_session_queries(conn, queries: dict, since: datetime.datetime, until: da
             cur.execute("SELECT set_config('statement_timeout', %s, true)", (str(statement_timeout_ms),))
             for name in sorted(queries):
                 try:
-                    cur.execute(queries[name], {"since": since, "until": until})
+                    cur.execute(queries[name], {"since": since, "until": until, **(params or {})})
                     out[name] = shape_rows(cur.fetchall() if cur.description else [])
                 except Exception as exc:  # a driver error becomes one sentence naming the query
                     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

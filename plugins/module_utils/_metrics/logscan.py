@@ -11,6 +11,7 @@ import re
 from typing import Iterable
 
 from ansible_collections.examday.ops.plugins.module_utils import _docker_cli
+from ansible_collections.examday.ops.plugins.module_utils._platform.profile import json_get
 from ansible_collections.examday.ops.plugins.module_utils._metrics.constants import (
     DOCKER_TS, NOT_MEASURED, SLOW_REQUEST_MS, SLOW_SQL_MS, STATEMENT_CHARS)
 
@@ -73,12 +74,33 @@ class TopN:
         return [entry for _v, _s, entry in sorted(self._heap, key=lambda i: (-i[0], -i[1]))]
 
 
+# Where a backend log record keeps its values (examday_platform.logs.backend; PLATFORM.md's keys).
+BACKEND_LOG = {
+    "keys": {"event": "event", "level": "level", "ts": "ts", "request_id": "request_id", "status": "status_code",
+             "duration_ms": "total_ms", "method": "method", "path": "path", "route": "route"},
+    "request_event": "request",
+    "slow_sql": {"event": "slow_sql", "duration_ms": "duration_ms", "statement": "statement"},
+    "error_levels": ["error", "critical", "fatal"],
+}
+TRACE_LIMIT = 10  # records kept per traced request id
+
+
 class BackendScan:
     """Reads the backends' JSON log records one at a time: status classes, slow SQL, slow requests,
-    error events, and which of the wanted request ids were seen."""
+    error events, which of the wanted request ids were seen, and the records of traced request ids.
+    Where a record keeps each value is the profile's (`log`, dotted paths)."""
 
-    def __init__(self, wanted_ids: Iterable[str] = (), top_n: int = 10):
+    def __init__(self, wanted_ids: Iterable[str] = (), top_n: int = 10, log: dict | None = None,
+                 slow_sql_ms=SLOW_SQL_MS, slow_request_ms=SLOW_REQUEST_MS, trace_ids: Iterable[str] = ()):
+        log = log or BACKEND_LOG
+        self.keys = {k: v for k, v in log["keys"].items() if v}
+        self.request_event = log.get("request_event") or ""
+        self.slow_keys = {k: v for k, v in log["slow_sql"].items() if v}
+        self.error_levels = {str(x).lower() for x in log.get("error_levels") or []}
+        self.slow_sql_ms, self.slow_request_ms = tuple(slow_sql_ms), tuple(slow_request_ms)
         self.wanted = set(wanted_ids)
+        self.trace_ids = set(trace_ids)
+        self.traced: dict = {}
         self.found: set = set()
         self.status = {"2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, "other": 0}
         self.requests = 0
@@ -90,6 +112,10 @@ class BackendScan:
         self.error_events: dict = {}
         self.containers: list = []
 
+    def _get(self, record: dict, key: str, keys: dict | None = None):
+        path = (keys or self.keys).get(key)
+        return json_get(record, path) if path else None
+
     def add_text(self, text: str, container: str) -> None:
         self.containers.append(container)
         for record in _docker_cli.iter_json_log_records(iter_lines(text), ts_key=DOCKER_TS):
@@ -97,50 +123,54 @@ class BackendScan:
 
     def add(self, record: dict, container: str) -> None:
         self.records += 1
-        rid = record.get("request_id")
-        if rid is not None and rid in self.wanted:
-            self.found.add(rid)
-        event = record.get("event")
-        if event == "request":
-            self._request(record, container)
-        elif event == "slow_sql":
+        rid = self._get(record, "request_id")
+        if rid is not None:
+            rid = str(rid)
+            if rid in self.wanted:
+                self.found.add(rid)
+            if rid in self.trace_ids and len(self.traced.setdefault(rid, [])) < TRACE_LIMIT:
+                self.traced[rid].append({"container": container, "record": record})
+        event = self._get(record, "event")
+        if self.slow_keys.get("event") and event == self.slow_keys["event"]:
             self._slow_sql(record, container)
-        elif record.get("level") in ("error", "critical", "fatal"):
+        elif (event == self.request_event) if self.request_event else self._get(record, "status") is not None:
+            self._request(record, container)
+        elif str(self._get(record, "level") or "").lower() in self.error_levels:
             self.error_events[event or "unknown"] = self.error_events.get(event or "unknown", 0) + 1
 
     def _request(self, record: dict, container: str) -> None:
         self.requests += 1
-        code = record.get("status_code")
+        code = self._get(record, "status")
         try:
             code = int(code)
         except (TypeError, ValueError):
             code = None
         cls = f"{code // 100}xx" if code is not None and 200 <= code < 600 else "other"
         self.status[cls] += 1
-        ms = _number(record.get("total_ms"))
-        if ms is None or ms < SLOW_REQUEST_MS[0]:
+        ms = _number(self._get(record, "duration_ms"))
+        if ms is None or ms < self.slow_request_ms[0]:
             return
         self.slow_requests[0] += 1
-        if ms >= SLOW_REQUEST_MS[1]:
+        if ms >= self.slow_request_ms[1]:
             self.slow_requests[1] += 1
         if self.top_requests.wants(ms):
             self.top_requests.add(ms, {
-                "total_ms": ms, "method": record.get("method"), "route": record.get("route"),
-                "path": record.get("path"), "status_code": code, "request_id": record.get("request_id"),
-                "ts": record.get("ts") or record.get(DOCKER_TS), "container": container})
+                "total_ms": ms, "method": self._get(record, "method"), "route": self._get(record, "route"),
+                "path": self._get(record, "path"), "status_code": code, "request_id": self._get(record, "request_id"),
+                "ts": self._get(record, "ts") or record.get(DOCKER_TS), "container": container})
 
     def _slow_sql(self, record: dict, container: str) -> None:
-        ms = _number(record.get("duration_ms"))
+        ms = _number(self._get(record, "duration_ms", self.slow_keys))
         if ms is None:
             return
-        if ms >= SLOW_SQL_MS[0]:
+        if ms >= self.slow_sql_ms[0]:
             self.slow_sql[0] += 1
-        if ms >= SLOW_SQL_MS[1]:
+        if ms >= self.slow_sql_ms[1]:
             self.slow_sql[1] += 1
         if self.top_sql.wants(ms):
             self.top_sql.add(ms, {
-                "duration_ms": ms, "statement": normalize_statement(record.get("statement")),
-                "request_id": record.get("request_id"), "ts": record.get("ts") or record.get(DOCKER_TS),
+                "duration_ms": ms, "statement": normalize_statement(self._get(record, "statement", self.slow_keys)),
+                "request_id": self._get(record, "request_id"), "ts": self._get(record, "ts") or record.get(DOCKER_TS),
                 "container": container})
 
     def http_status(self) -> dict:
@@ -155,11 +185,12 @@ class BackendScan:
         return out
 
     def slow_sql_summary(self) -> dict:
-        return {"count_100ms": self.slow_sql[0], "count_300ms": self.slow_sql[1], "top": self.top_sql.items()}
+        return {"count_100ms": self.slow_sql[0], "count_300ms": self.slow_sql[1], "top": self.top_sql.items(),
+                "thresholds_ms": list(self.slow_sql_ms)}
 
     def slow_requests_summary(self) -> dict:
         return {"count_500ms": self.slow_requests[0], "count_1500ms": self.slow_requests[1],
-                "top": self.top_requests.items()}
+                "top": self.top_requests.items(), "thresholds_ms": list(self.slow_request_ms)}
 
 
 # --------------------------------------------------------------------------------------- edge logs
@@ -175,8 +206,11 @@ class EdgeScan:
     (nginx's text format, or JSON records with a level). Keeps a uniform sample of the request ids
     that a backend answered (reservoir sampling, fixed seed: the same logs give the same sample)."""
 
-    def __init__(self, sample_size: int = 20, fields: dict | None = None, max_error_samples: int = 10, seed: int = 0):
+    def __init__(self, sample_size: int = 20, fields: dict | None = None, max_error_samples: int = 10, seed: int = 0,
+                 trace_ids: Iterable[str] = ()):
         self.fields = dict(EDGE_FIELDS, **{k: v for k, v in (fields or {}).items() if v})
+        self.trace_ids = set(trace_ids)
+        self.traced: dict = {}
         self.sample_size = max(0, sample_size)
         self._rng = random.Random(seed)
         self._reservoir: list = []
@@ -210,6 +244,10 @@ class EdgeScan:
 
     def add_record(self, record: dict, stamp: str | None = None) -> None:
         f = self.fields
+        rid_traced = record.get(f["request_id"])
+        if rid_traced is not None and str(rid_traced) in self.trace_ids \
+                and len(self.traced.setdefault(str(rid_traced), [])) < TRACE_LIMIT:
+            self.traced[str(rid_traced)].append({"ts": stamp, "record": record})
         status = record.get(f["status"])
         if status is None:
             if str(record.get("level") or "").lower() in _ERROR_LEVELS:
@@ -228,8 +266,8 @@ class EdgeScan:
             self.retried += 1
         if status >= 500:
             self._sample({"kind": "5xx", "status_code": status, "request_id": record.get(f["request_id"]),
-                          "uri": record.get("uri") or record.get("RequestPath"), "upstream_status": upstream_status,
-                          "ts": record.get("ts") or stamp})
+                          "uri": record.get(f.get("path") or "uri") or record.get("uri") or record.get("RequestPath"),
+                          "upstream_status": upstream_status, "ts": record.get(f.get("ts") or "ts") or stamp})
         rid = record.get(f["request_id"])
         if rid and self._reached_backend(record, upstream_status):
             self._offer(str(rid))

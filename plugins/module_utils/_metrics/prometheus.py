@@ -12,7 +12,7 @@ from ansible_collections.examday.ops.plugins.module_utils._common import OpsErro
 from ansible_collections.examday.ops.plugins.module_utils._metrics.constants import NOT_MEASURED
 from ansible_collections.examday.ops.plugins.module_utils._metrics.scrub import scrub
 from ansible_collections.examday.ops.plugins.module_utils._metrics.timewin import iso
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import PlatformUnreachable
+from ansible_collections.examday.ops.plugins.module_utils._platform.api import PlatformUnreachable
 
 
 # Seed 003's alert rules, as expressions over the platform's metrics (the lab's /metrics names):

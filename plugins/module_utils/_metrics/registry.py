@@ -162,6 +162,15 @@ def _backend_errors(c: Context) -> dict:
     return {"events": dict(sorted(backend.error_events.items())), "containers": backend.containers}
 
 
+def _traced(c: Context) -> dict:
+    """The edge and backend log records of the requests the reconciliation asked about (a stale
+    write and the acknowledged one it overwrote), as the logs show them."""
+    wanted = list(c.params.get("trace_request_ids") or [])
+    edge, backend = c.inputs["edge_logs"], c.inputs["backend_logs"]
+    return {rid: {"edge": (edge.traced.get(rid, []) if edge is not None else []),
+                  "backend": backend.traced.get(rid, [])} for rid in wanted}
+
+
 def _containers(c: Context) -> dict:
     return container_series(c.inputs["stats"])
 
@@ -183,4 +192,5 @@ CAPTURES: tuple[CaptureEntry, ...] = (
     CaptureEntry("slow_requests", "slow requests", ("backend_logs",), _slow_requests),
     CaptureEntry("backend_errors", "backend error events", ("backend_logs",), _backend_errors),
     CaptureEntry("containers", "container CPU/memory", ("stats",), _containers, _containers_note),
+    CaptureEntry("traced", "traced requests", ("edge_logs", "backend_logs"), _traced, lambda section: None),
 )

@@ -5,6 +5,8 @@ import pytest
 from ansible_collections.examday.ops.plugins.module_utils import _env_file
 from ansible_collections.examday.ops.plugins.module_utils._exam_mode import (
     Probe, effect_verdict, guard_flag_name, worker_verdict)
+from ansible_collections.examday.ops.plugins.module_utils._platform import profile
+from tests.unit import profiles
 
 LAB_ENV = '''# Backend env of the examday.ops lab.
 EXAM_MODE="false"
@@ -52,8 +54,12 @@ REFUSED = (423, {"code": "EXAM_MODE_ACTIVE", "detail": "heavy jobs are refused w
 ALLOWED = (200, {"kind": "recompute-mastery", "would_run": True})
 
 
+def code_of(body):
+    return profile.error_code(profiles.default(), body)
+
+
 def test_effect_needs_a_full_streak_of_the_wanted_state():
-    probe = Probe(streak=3)
+    probe = Probe(streak=3, code_of=code_of)
     assert effect_verdict([ALLOWED, REFUSED, REFUSED], True, probe) == (False, "last answer HTTP 423 EXAM_MODE_ACTIVE")
     assert effect_verdict([ALLOWED, REFUSED, REFUSED, REFUSED], True, probe)[0] is True
     # One replica still serving from its cache breaks the streak.
@@ -63,11 +69,18 @@ def test_effect_needs_a_full_streak_of_the_wanted_state():
 
 
 def test_a_423_for_another_reason_is_not_exam_mode():
-    probe = Probe(streak=1)
+    probe = Probe(streak=1, code_of=code_of)
     frozen = (423, {"code": "FREEZE_UPDATES_ACTIVE"})
     assert effect_verdict([frozen], True, probe)[0] is False
     fastapi_style = (423, {"detail": {"code": "EXAM_MODE_ACTIVE"}})
     assert effect_verdict([fastapi_style], True, probe)[0] is True
+    # the real platform: error_code, where the profile's first path looks
+    real = (423, {"error_code": "EXAM_MODE_ACTIVE", "message": "exam in progress"})
+    assert effect_verdict([real], True, probe)[0] is True
+    # the code is read only where the profile says it is
+    elsewhere = Probe(streak=1, code_of=lambda body: profile.error_code(
+        profiles.with_(profiles.default(), **{"api.error_code": ["detail.code"]}), body))
+    assert effect_verdict([real], True, elsewhere)[0] is False
 
 
 def test_worker_verdict_reads_the_newest_relevant_record():
@@ -75,8 +88,12 @@ def test_worker_verdict_reads_the_newest_relevant_record():
     run = {"event": "job_run", "exam_mode_active": True}
     other = {"event": "worker_started"}
     assert worker_verdict([other], True, "job_runner_idle", "job_run") == (
-        None, "the worker logged neither job_runner_idle nor job_run yet")
+        None, "the job runner logged neither job_runner_idle nor job_run yet")
     assert worker_verdict([run, idle], True, "job_runner_idle", "job_run") == (
-        True, "newest worker record: job_runner_idle (EXAM_MODE_ACTIVE)")
-    assert worker_verdict([idle, run], True, "job_runner_idle", "job_run") == (False, "newest worker record: job_run")
+        True, "newest job-runner record: job_runner_idle (EXAM_MODE_ACTIVE)")
+    assert worker_verdict([idle, run], True, "job_runner_idle", "job_run") == (
+        False, "newest job-runner record: job_run")
     assert worker_verdict([idle, run, other], False, "job_runner_idle", "job_run")[0] is True
+    # another platform's keys: the event is a dotted path of the profile
+    nested = [{"job": {"outcome": "skipped"}}, {"job": {"outcome": "done"}}]
+    assert worker_verdict(nested, False, "skipped", "done", "job.outcome")[0] is True

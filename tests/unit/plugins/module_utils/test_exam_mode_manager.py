@@ -7,28 +7,27 @@ import pytest
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
 from ansible_collections.examday.ops.plugins.module_utils._exam_mode_manager import ExamModeManager
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import PlatformClient
+from ansible_collections.examday.ops.plugins.module_utils._platform.api import PlatformClient
+from tests.unit import profiles
 
 
 def params(**over):
     p = {
-        "state": "enabled", "mechanism": "flag", "reason": "test", "set_by": "tests", "flag_name": "EXAM_MODE",
+        "state": "enabled", "mechanism": "flag", "reason": "test",
         "allow_freeze_updates": False, "admin_email": "admin@lab.examday.invalid", "admin_password": "pw",
-        "admin_token": None, "confirmation_phrases": {"enable": "ENABLE EXAM MODE", "disable": "DISABLE EXAM MODE"},
-        "compose_project": "exam_platform",
-        "env": {"file": None, "var": "EXAM_MODE", "services": ["backend"], "compose_files": [], "project_dir": None,
-                "env_files": [], "backup": True},
+        "admin_token": None, "compose_project": "exam_platform",
+        "env": {"file": None, "compose_files": [], "project_dir": None, "env_files": [], "backup": True},
         "db": {"host": "db.invalid", "port": 5432, "name": "exam_platform", "user": "exam_user", "password": "x",
                "container": None, "network": None, "connect_timeout": 5},
-        "flag_table": "system_flags", "flag_value_format": "jsonb",
-        "probe": {"path": "/v1/admin/jobs/recompute-mastery?dry_run=true", "method": "POST", "auth": "admin",
-                  "refused_status": 423, "refused_code": "EXAM_MODE_ACTIVE", "streak": 3},
-        "worker": {"service": "worker", "container": None, "idle_event": "job_runner_idle", "run_event": "job_run",
-                   "required": True, "window": 30},
         "verify": True, "verify_timeout": 10.0, "poll_interval": 1.0,
     }
     p.update(over)
     return p
+
+
+def lab(**changes):
+    """The lab's profile with a probe streak of 3."""
+    return profiles.with_(profiles.lab(), **{"exam_mode.probe.streak": 3, **changes})
 
 
 class FakeDb:
@@ -48,7 +47,7 @@ class FakeDb:
 
     def execute(self, query, params):
         self.statements.append((query, params))
-        if len(params) == 4:  # the upsert: key, value, set_by, reason
+        if len(params) == 4:  # the upsert: key, value, updated_by, reason
             self.value = params[1]
 
     def fetchone(self):
@@ -90,8 +89,8 @@ def runner(argv):
 
 def test_a_mechanism_without_effect_fails_naming_the_missing_evidence():
     db, clock = FakeDb(), Clock()
-    manager = ExamModeManager(params(), False, runner, PlatformClient("http://lab.invalid", transport), lambda _db: db,
-                              clock=clock, sleep=clock.sleep, wall=lambda: 1_800_000_000.0)
+    manager = ExamModeManager(params(), False, runner, PlatformClient("http://lab.invalid", transport, lab()),
+                              lambda _db: db, clock=clock, sleep=clock.sleep, wall=lambda: 1_800_000_000.0)
     with pytest.raises(OpsError) as err:
         manager.run()
     assert db.value is True  # the flag was set...
@@ -99,7 +98,7 @@ def test_a_mechanism_without_effect_fails_naming_the_missing_evidence():
     assert msg.startswith("EXAM_MODE on via flag is not verified by effect after 10 s: ")
     assert "the heavy-job probe /v1/admin/jobs/recompute-mastery?dry_run=true never answered HTTP 423 " \
            "EXAM_MODE_ACTIVE 3 times in a row (last answer HTTP 200)" in msg
-    assert "the worker never logged job_runner_idle (newest worker record: job_run)" in msg
+    assert "the job runner never logged job_runner_idle (newest job-runner record: job_run)" in msg
     evidence = err.value.details["evidence"]
     assert evidence["verified"] is False and evidence["probe"]["recent"] == [200, 200, 200]
     assert clock.t >= 10.0  # waited the whole timeout on the fake clock, not in real time
@@ -107,8 +106,8 @@ def test_a_mechanism_without_effect_fails_naming_the_missing_evidence():
 
 def test_check_mode_reads_and_reports_without_writing():
     db, clock = FakeDb(), Clock()
-    result = ExamModeManager(params(), True, runner, PlatformClient("http://lab.invalid", transport), lambda _db: db,
-                             clock=clock, sleep=clock.sleep).run()
+    result = ExamModeManager(params(), True, runner, PlatformClient("http://lab.invalid", transport, lab()),
+                             lambda _db: db, clock=clock, sleep=clock.sleep).run()
     assert result["changed"] is True and result["msg"] == "would set EXAM_MODE on via flag"
     assert db.value is None and all(len(p) == 1 for _q, p in db.statements)  # only the SELECT ran
 
@@ -118,5 +117,37 @@ def test_freeze_updates_is_refused_before_any_connection():
         raise AssertionError("no request may be sent")
 
     with pytest.raises(OpsError, match="blocks every student"):
-        ExamModeManager(params(flag_name="FREEZE_UPDATES"), False, runner, PlatformClient("http://x.invalid", no_transport),
+        ExamModeManager(params(), False, runner,
+                        PlatformClient("http://x.invalid", no_transport, lab(**{"exam_mode.flag.key": "FREEZE_UPDATES"})),
                         lambda _db: FakeDb()).run()
+
+
+def test_a_uuid_updated_by_needs_a_user_id_before_any_connection():
+    def no_transport(*args):
+        raise AssertionError("no request may be sent")
+
+    with pytest.raises(OpsError, match="updated_by must be an admin user's id"):
+        ExamModeManager(params(), False, runner, PlatformClient("http://x.invalid", no_transport, profiles.default()),
+                        lambda _db: FakeDb()).run()
+
+
+def test_the_flag_row_is_written_with_the_profiles_types_and_columns():
+    db, clock = FakeDb(), Clock()
+    uuid_admin = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+    platform = profiles.with_(profiles.default(), **{"exam_mode.flag.updated_by": uuid_admin,
+                                                     "exam_mode.probe.streak": 3})
+
+    def refusing(method, url, headers, data, timeout):
+        if url.endswith("/health"):
+            return 200, {}, b'{"status": "ok"}'
+        if url.endswith("/v1/auth/login"):
+            return 200, {}, json.dumps({"tokens": {"access_token": "t"}}).encode()
+        return 423, {}, json.dumps({"error_code": "EXAM_MODE_ACTIVE"}).encode()
+
+    result = ExamModeManager(params(), False, runner, PlatformClient("http://x.invalid", refusing, platform),
+                             lambda _db: db, clock=clock, sleep=clock.sleep).run()
+    assert result["verified"] is True and result["evidence"]["worker"]["required"] is False
+    upsert = next(q for q, p in db.statements if len(p) == 4)
+    text = repr(upsert)
+    assert "%s::boolean" in text and "%s::uuid" in text and "to_jsonb" not in text
+    assert [p for _q, p in db.statements if len(p) == 4][0] == ["EXAM_MODE", True, uuid_admin, "test"]

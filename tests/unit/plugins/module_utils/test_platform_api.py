@@ -1,22 +1,30 @@
 from __future__ import annotations
 
-import pytest
+import json
 
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import (
-    ApiResponse, PlatformClient, ready_verdict)
+from ansible_collections.examday.ops.plugins.module_utils._platform.api import ApiResponse, PlatformClient
+from tests.unit import profiles
 from tests.unit.replay import Replay, load
 
 
-def test_client_parses_recorded_ready_and_login():
+def test_client_parses_recorded_ready_and_login_by_the_profile():
     flow = load("lab_student_flow.json")
-    client = PlatformClient("http://lab.invalid/", Replay(flow[:2]))
+    client = PlatformClient("http://lab.invalid/", Replay(flow[:2]), profiles.lab())
     ready = client.ready()
     assert ready.status == 200 and ready.body["checks"] == {"db": "ok", "redis": "ok"}
+    assert client.judge("readiness", ready) == (True, "ok")
     assert ready.request_id == flow[0]["headers"]["X-Request-ID"]
     login = client.login("student@lab.examday.invalid", "pw")
-    assert login.body["tokens"]["token_type"] == "bearer"
+    assert client.tokens("login", login)["access_token"].startswith("<redacted")
     assert login.evidence() == {"step": "login", "method": "POST", "status": 200, "ms": login.evidence()["ms"],
                                 "request_id": flow[1]["headers"]["X-Request-ID"], "code": None}
+
+
+def test_every_request_carries_a_request_id_of_ours():
+    flow = load("lab_student_flow.json")
+    replay = Replay(flow[:1])
+    PlatformClient("http://lab.invalid", replay, profiles.lab()).ready()
+    assert len(replay.sent[0]["headers"]["X-Request-ID"]) == 32
 
 
 def test_evidence_never_carries_the_body():
@@ -24,26 +32,39 @@ def test_evidence_never_carries_the_body():
     assert "secret-token" not in repr(resp.evidence())
 
 
-def test_paths_are_data_and_unknown_names_are_refused():
-    replay = Replay([{"method": "GET", "path": "/api/healthz", "status": 200, "headers": {}, "body": "{}"}])
-    client = PlatformClient("http://x.invalid", replay, paths={"health": "/api/healthz"})
-    assert client.health().status == 200
-    with pytest.raises(ValueError, match="unknown api_paths key"):
-        PlatformClient("http://x.invalid", replay, paths={"helth": "/h"})
+def test_calls_paths_bodies_and_reads_are_profile_data():
+    """Another platform: another prefix, field names, a question id in the path, tokens elsewhere."""
+    other = profiles.with_(profiles.default(), **{
+        "api.prefix": "/api/v2",
+        "api.calls.login.path": "auth/token",
+        "api.calls.login.body": {"username": "{email}", "secret": "{password}"},
+        "api.calls.login.read.access_token": "data.access",
+        "api.calls.answer.method": "PUT",
+        "api.calls.answer.path": "attempts/{session_id}/responses/{question_id}",
+        "api.calls.answer.body": {"choice": "{selected_index}", "seq": "{version}"},
+        "api.calls.health.path": "/healthz",
+    })
+    exchanges = [
+        {"method": "GET", "path": "/healthz", "status": 200, "headers": {}, "body": "{}"},
+        {"method": "POST", "path": "/api/v2/auth/token", "status": 200, "headers": {},
+         "body": json.dumps({"data": {"access": "tok"}})},
+        {"method": "PUT", "path": "/api/v2/attempts/a%2Fb/responses/q-1", "status": 200, "headers": {}, "body": "{}"},
+    ]
+    replay = Replay(exchanges)
+    client = PlatformClient("http://x.invalid", replay, other)
+    client.health()
+    login = client.login("s@x", "pw")
+    assert client.value("login", "access_token", login) == "tok"
+    client.answer("tok", "a/b", "q-1", 3, version=17)
+    assert replay.sent[1]["body"] == {"username": "s@x", "secret": "pw"}
+    assert replay.sent[2]["body"] == {"choice": 3, "seq": 17}          # typed, not "3"
+    assert replay.sent[2]["headers"]["Authorization"] == "Bearer tok"
 
 
-def _ready(status: int, body) -> ApiResponse:
-    return ApiResponse("ready", "GET", status, body, 1.0)
-
-
-@pytest.mark.parametrize("resp, ok, why", [
-    (_ready(200, {"status": "ok", "checks": {"db": "ok", "redis": "ok"}}), True, "ok"),
-    # The real platform answers 200 with a body that says down: the body decides.
-    (_ready(200, {"status": "down", "checks": {"db": "down", "redis": "ok"}}), False, "status 'down', failing: db"),
-    (_ready(200, {"status": "degraded", "checks": {"db": "ok", "redis": "down"}}), False,
-     "status 'degraded', failing: redis"),
-    (_ready(503, {"status": "ok"}), False, "HTTP 503"),
-    (_ready(200, "<html>gateway</html>"), False, "status None"),
-])
-def test_ready_verdict_reads_the_body(resp, ok, why):
-    assert ready_verdict(resp) == (ok, why)
+def test_the_error_code_is_read_where_the_profile_says():
+    client = PlatformClient("http://x.invalid", None, profiles.default())
+    exchanges = [{"method": "POST", "path": "/v1/admin/search/reindex/nightly", "status": 423, "headers": {},
+                  "body": json.dumps({"error_code": "EXAM_MODE_ACTIVE", "message": "exam in progress"})}]
+    client.transport = Replay(exchanges)
+    got = client.path_call("probe", "POST", "admin/search/reindex/nightly")
+    assert (got.code, got.describe()) == ("EXAM_MODE_ACTIVE", "HTTP 423 EXAM_MODE_ACTIVE (exam in progress)")

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from ansible_collections.examday.ops.plugins.module_utils import _docker_cli
 from ansible_collections.examday.ops.plugins.module_utils import _platform_status as st
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import ApiResponse
+from ansible_collections.examday.ops.plugins.module_utils._platform import profile
+from ansible_collections.examday.ops.plugins.module_utils._platform.api import ApiResponse
+from tests.unit import profiles
+
+LAB = profiles.lab()
+HEALTH, READY = LAB["health"], LAB["readiness"]
 
 
 def resp(status, body):
@@ -10,34 +15,40 @@ def resp(status, body):
 
 
 def test_health_and_ready_read_the_body():
-    assert st.health_check(resp(200, {"status": "ok"}), None)["passed"] is True
-    down = st.ready_check(resp(200, {"status": "down", "checks": {"db": "down", "redis": "ok"}}), None)
-    assert (down["passed"], down["detail"]) == (False, "status 'down', failing: db")
+    assert st.health_check(resp(200, {"status": "ok"}), None, HEALTH)["passed"] is True
+    down = st.ready_check(resp(200, {"status": "down", "checks": {"db": "down", "redis": "ok"}}), None, READY)
+    assert (down["passed"], down["detail"]) == (False, "status is 'down', failing: db=down")
     assert down["evidence"]["checks"] == {"db": "down", "redis": "ok"}
-    unreachable = st.ready_check(None, "cannot reach http://127.0.0.1:9/v1/ready: [Errno 111] Connection refused")
+    nested = profiles.default()["readiness"]
+    got = st.ready_check(resp(503, {"status": "down", "checks": {"db": {"status": "down"}}}), None, nested)
+    assert (got["passed"], got["detail"]) == (False, "HTTP 503, failing: db=down")
+    unreachable = st.ready_check(None, "cannot reach http://127.0.0.1:9/v1/ready: [Errno 111] Connection refused",
+                                 READY)
     assert unreachable["passed"] is False and "Connection refused" in unreachable["detail"]
 
 
 def test_edge_needs_every_request_to_reach_a_healthy_backend():
     ok = (200, {"status": "ok"})
-    assert st.edge_check([ok] * 10, None)["passed"] is True
-    got = st.edge_check([ok, (502, "<html>Bad Gateway</html>"), ok], None)
+    assert st.edge_check([ok] * 10, None, HEALTH)["passed"] is True
+    got = st.edge_check([ok, (502, "<html>Bad Gateway</html>"), ok], None, HEALTH)
     assert (got["passed"], got["detail"]) == (False, "2 of 3 requests through the edge reached a healthy backend")
     assert got["evidence"]["statuses"] == [200, 502, 200]
-    assert st.edge_check([], "cannot reach http://127.0.0.1:9/health")["passed"] is False
+    assert st.edge_check([], "cannot reach http://127.0.0.1:9/health", HEALTH)["passed"] is False
 
 
 def test_db_connections_against_pool_and_max_connections():
     row = {"max_connections": 100, "db_connections": 12, "app_connections": 9, "all_connections": 14}
-    ok = st.db_connections_check(row, None, 10, 10, 2, 80)
+    capacity = profile.pool_capacity(LAB)  # (10 + 10) x 1 process x 2 replicas
+    ok = st.db_connections_check(row, None, capacity, 80)
     assert ok["passed"] is True and ok["evidence"]["app_limit"] == 40
     assert ok["detail"] == ("9 app connections (limit 40), 12 on the database = 12.0% of max_connections 100 "
                             "(limit 80%)")
     crowded = dict(row, db_connections=85)
-    assert st.db_connections_check(crowded, None, 10, 10, 2, 80)["passed"] is False
+    assert st.db_connections_check(crowded, None, capacity, 80)["passed"] is False
     exhausted = dict(row, app_connections=40)
-    assert st.db_connections_check(exhausted, None, 10, 10, 2, 80)["passed"] is False
-    unmeasured = st.db_connections_check(None, "cannot connect to database exam_platform", 10, 10, 2, 80)
+    assert st.db_connections_check(exhausted, None, capacity, 80)["passed"] is False
+    unmeasured = st.db_connections_check(None, "cannot connect to database exam_platform", capacity, 80)
+    assert profile.pool_capacity(profiles.default()) == 100  # PLATFORM.md: one container, 5 workers, 10 + 10
     assert unmeasured["passed"] is None and unmeasured["detail"].startswith("not measured")
 
 

@@ -16,13 +16,14 @@ import time
 import uuid
 from typing import Callable
 
-from ansible_collections.examday.ops.plugins.module_utils import _load
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
-from ansible_collections.examday.ops.plugins.module_utils._load_cohort import CohortManager
-from ansible_collections.examday.ops.plugins.module_utils._load_scripts import SCRIPTS
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import DEFAULT_PATHS
+from ansible_collections.examday.ops.plugins.module_utils._evidence import acks as _acks
+from ansible_collections.examday.ops.plugins.module_utils._evidence import names
+from ansible_collections.examday.ops.plugins.module_utils._load import plan as _load
+from ansible_collections.examday.ops.plugins.module_utils._load.cohort import CohortManager
+from ansible_collections.examday.ops.plugins.module_utils._load.scripts import SCRIPTS
 
-EVIDENCE_FILES = {"summary": "summary.json", "raw": "raw.json.gz", "acks": "acks.jsonl", "result": "result.json"}
+EVIDENCE_FILES = names.LOAD_FILES
 
 
 def utc_now() -> datetime.datetime:
@@ -87,18 +88,18 @@ class LoadManager:
         return self._load()
 
     def _cohort_manager(self, cohort: dict) -> CohortManager:
-        cohort_opts = self.p.get("cohort") or {}
-        paths = {**DEFAULT_PATHS, **(self.p.get("api_paths") or {})}
-        return CohortManager(cohort, cohort_opts, cohort_opts.get("password"), self.check_mode,
-                             runner=self.run_cmd, db_connect=self.db_connect, transport=self.transport,
-                             api_url=str(self.p.get("api_url") or ""), login_path=paths["login"],
+        opts = self.p.get("cohort") or {}
+        return CohortManager(cohort, self.p["platform"], opts.get("password"), opts.get("password_hash"),
+                             self.check_mode, runner=self.run_cmd, db_connect=self.db_connect,
+                             transport=self.transport, api_url=str(self.p.get("api_url") or ""),
+                             admin=self.p.get("admin") or {}, compose_project=self.p.get("compose_project"),
                              timeout=float(self.p.get("timeout") or 10.0))
 
     def _cohort_only(self, action: str) -> dict:
         max_vus = None
         if self.p.get("scenario") in _load.SCENARIOS:
             max_vus = _load.resolve_profile(self.p["scenario"], self.p.get("profile"))["max_vus"]
-        cohort = _load.resolve_cohort(self.p.get("cohort") or {}, max_vus)
+        cohort = _load.resolve_cohort(self.p["platform"]["cohort"], self.p.get("cohort") or {}, max_vus)
         manager = self._cohort_manager(cohort)
         outcome = manager.provision() if action == "provision" else manager.retire()
         return {"changed": outcome["changed"], "action": action, "cohort": {**manager.describe(), action: outcome},
@@ -156,15 +157,28 @@ class LoadManager:
             shutil.rmtree(work, ignore_errors=True)
 
     def _script(self, plan: dict, work: str) -> str:
-        """The scenario's script: from script_dir when given, else the embedded copy."""
-        if self.p.get("script_dir"):
-            path = os.path.join(self.p["script_dir"], plan["script"])
-            if not os.path.isfile(path):
-                raise OpsError(f"script_dir has no {plan['script']}.")
-            return path
-        path = os.path.join(work, plan["script"])
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(SCRIPTS[plan["script"]])
+        """The scenario's script in the work directory, with the k6 library (examday.js) next to
+        it: the user's script with its own directory (so its relative imports work), or the
+        shipped one."""
+        scripts = os.path.join(work, "scripts")
+        if plan["user_script"]:
+            source = os.path.abspath(plan["user_script"])
+            if not os.path.isfile(source):
+                raise OpsError(f"the k6 script {plan['user_script']} does not exist.")
+            folder = os.path.dirname(source)
+            size = sum(os.path.getsize(os.path.join(d, f)) for d, _s, files in os.walk(folder) for f in files)
+            if size > _load.MAX_USER_SCRIPT_DIR:
+                raise OpsError(f"the folder of {plan['user_script']} holds {size // 1024} KiB; keep the script in a "
+                               f"folder of its own (at most {_load.MAX_USER_SCRIPT_DIR // 1024} KiB).")
+            shutil.copytree(folder, scripts)
+            path = os.path.join(scripts, os.path.basename(source))
+        else:
+            os.makedirs(scripts)
+            path = os.path.join(scripts, plan["script"])
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(SCRIPTS[plan["script"]])
+        with open(os.path.join(scripts, _load.LIBRARY), "w", encoding="utf-8") as fh:
+            fh.write(SCRIPTS[_load.LIBRARY])
         return path
 
     def _inspect(self, plan: dict, script_path: str, config_path: str) -> None:
@@ -243,9 +257,9 @@ class LoadManager:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             if os.path.exists(paths["console"]):
                 with open(paths["console"], encoding="utf-8", errors="replace") as console:
-                    extracted = _load.extract_acks(console, out)
+                    extracted = _acks.extract(console, out)
             else:
-                extracted = {"counts": dict.fromkeys(_load.ACK_KINDS, 0), "malformed": 0}
+                extracted = {"counts": {}, "malformed": 0}
         if password:
             self._refuse_leak(password, [paths["summary"], acks_path, paths["console"]])
         for name in ("summary", "raw"):
@@ -256,6 +270,9 @@ class LoadManager:
                                            extracted["counts"], files)
         if result["http_reqs"] == 0:
             raise OpsError(f"k6 sent no request to {plan['target']}: {line or 'no message'}.")
+        if plan["exam"]:
+            with open(acks_path, encoding="utf-8") as fh:
+                result["double_submits"] = _acks.double_submits(fh)
         if extracted["malformed"]:
             self.warnings.append(f"{extracted['malformed']} acknowledgement line(s) in the k6 console were not valid "
                                  f"records and were left out of acks.jsonl.")

@@ -10,15 +10,17 @@ import json
 import math
 import re
 import zlib
-from typing import IO, Iterable, Iterator
+from typing import IO
 from urllib.parse import urlsplit
 
+from ansible_collections.examday.ops.plugins.module_utils import _thresholds
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
-from ansible_collections.examday.ops.plugins.module_utils._platform_api import DEFAULT_PATHS
+from ansible_collections.examday.ops.plugins.module_utils._evidence import acks as _acks
+from ansible_collections.examday.ops.plugins.module_utils._platform.profile import call_path
 
-ACK_MARKER = "EXAMDAY_ACK "
-ACK_KINDS = ("session", "answer", "submit")
 PASSWORD_ENV = "EXAMDAY_COHORT_PASSWORD"
+LIBRARY = "examday.js"  # written next to every script, shipped and user's alike
+MAX_USER_SCRIPT_DIR = 5 * 1024 * 1024
 
 # scenario -> k6 script under files/k6/, exported function, whether it is an exam scenario
 SCENARIOS = {
@@ -43,9 +45,6 @@ PROFILE_DEFAULTS = {
 }
 PROFILE_KEYS = ("vus", "duration", "rate", "ramp_up", "ramp_down", "max_vus", "think_time", "pace", "graceful_stop")
 
-# Seeds' targets (p95 < 500 ms, p99 < 1000 ms, errors < 1 %).
-DEFAULT_THRESHOLDS = {"http_req_duration": ["p(95)<500", "p(99)<1000"], "http_req_failed": ["rate<0.01"]}
-
 # Bounds: a load run is bounded in every dimension.
 MAX_VUS = 5000
 MAX_RATE = 10000.0
@@ -68,7 +67,8 @@ BUILTIN_METRICS = {
 }
 EXAM_METRICS = {
     "examday_logins": "counter", "examday_login_failures": "counter", "examday_token_refreshes": "counter",
-    "examday_rate_limited": "counter", "examday_acks": "counter",
+    "examday_rate_limited": "counter", "examday_acks": "counter", "examday_unknown_writes": "counter",
+    "examday_stale_refused": "counter",
     "examday_refresh_continued": "rate", "examday_double_submit_same": "rate",
 }
 AGGREGATIONS = {"trend": ("avg", "min", "max", "med", "p"), "rate": ("rate",), "counter": ("count", "rate"),
@@ -301,18 +301,46 @@ def ip_offset(prefix: str, domain: str) -> int:
 
 
 # ---------------------------------------------------------------------------------------- plan
+def scenario_script(p: dict) -> tuple[str, str, bool, str | None]:
+    """(script name, exported function, exam scenario?, user script path) of a run: a shipped
+    scenario, or the user's own script (which imports examday.js like the shipped ones)."""
+    scenario = p.get("scenario")
+    user = p.get("script")
+    if user:
+        if not str(user).endswith(".js"):
+            raise OpsError(f"script must be a k6 JavaScript file (.js), not {user!r}.")
+        exec_fn = p.get("exec") or scenario
+        if not exec_fn or not re.match(r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}$", str(exec_fn)):
+            raise OpsError(f"exec {exec_fn!r} must name the function the script exports.")
+        exam = p.get("exam", True) is not False
+        return str(user).rsplit("/", 1)[-1], str(exec_fn), exam, str(user)
+    if scenario not in SCENARIOS:
+        raise OpsError(f"scenario must be one of {', '.join(SCENARIOS)} (or give a script of your own), "
+                       f"not {scenario!r}.")
+    script, exec_fn, exam = SCENARIOS[scenario]
+    return script, exec_fn, exam, None
+
+
+def api_config(platform: dict) -> dict:
+    """What the k6 library needs of the platform profile (no secret in it)."""
+    api = platform["api"]
+    keys = ("prefix", "auth", "ids", "request_id_header", "error_code", "session", "answer_choices", "closed",
+            "stale", "statuses", "calls")
+    return {k: api[k] for k in keys}
+
+
 def build_plan(p: dict, run_id: str) -> dict:
     """Everything a run needs, validated: k6 options, the script's config, bounds and timings.
-    p holds the module's parameters. Raises OpsError with one sentence."""
+    p holds the module's parameters (p["platform"] the resolved profile). Raises OpsError with
+    one sentence."""
     scenario = p.get("scenario")
-    if scenario not in SCENARIOS:
-        raise OpsError(f"scenario must be one of {', '.join(SCENARIOS)}, not {scenario!r}.")
-    script, exec_fn, exam = SCENARIOS[scenario]
+    script, exec_fn, exam, user_script = scenario_script(p)
     name = p.get("name") or scenario
-    if not _NAME.match(name):
+    if not name or not _NAME.match(name):
         raise OpsError(f"name {name!r} must be 1-64 letters, digits, '_' or '-'.")
-    profile = resolve_profile(scenario, p.get("profile"))
-    thresholds = validate_thresholds(DEFAULT_THRESHOLDS if p.get("thresholds") is None else p["thresholds"], exam)
+    profile = resolve_profile(scenario if scenario in PROFILE_DEFAULTS else "answers", p.get("profile"))
+    limits = _thresholds.resolve(p.get("thresholds"))
+    thresholds = validate_thresholds(_thresholds.k6_thresholds(limits, exam, p.get("k6_thresholds")), exam)
     api_url = check_url(str(p.get("api_url") or "").rstrip("/"), "api_url", bool(p.get("allow_remote")))
     timeout = _number(p.get("timeout", 10.0), "timeout", 0, 600, allow_min=False)
     options = {
@@ -325,21 +353,15 @@ def build_plan(p: dict, run_id: str) -> dict:
     }
     config: dict = {"open_model": profile["rate"] is not None, "think_time": profile["think_time_s"],
                     "pace": profile["pace_s"], "timeout": k6_duration(timeout), "run_id": run_id}
+    platform = p["platform"]
     if exam:
-        paths = {**DEFAULT_PATHS, **(p.get("api_paths") or {})}
-        unknown = sorted(set(p.get("api_paths") or {}) - set(DEFAULT_PATHS))
-        if unknown:
-            raise OpsError(f"unknown api_paths key(s) {', '.join(unknown)}; known: {', '.join(sorted(DEFAULT_PATHS))}.")
-        session = p.get("session") or {}
-        if not isinstance(session, dict) or not session:
-            raise OpsError("session must be the body of a session creation, e.g. {mode: EXAM, year: 2026, blocks: [A], count: 10}.")
-        cohort = resolve_cohort(p.get("cohort") or {}, profile["max_vus"])
+        cohort = resolve_cohort(platform["cohort"], p.get("cohort") or {}, profile["max_vus"])
         refresh = parse_duration(p.get("token_refresh_after", 600), "token_refresh_after", True, 14 * 60)
         config.update({
-            "api_url": api_url,
-            "paths": {k: paths[k] for k in ("login", "refresh", "sessions", "session", "answer", "submit")},
-            "session": session, "max_vus": profile["max_vus"], "ack_marker": ACK_MARKER,
-            "cohort": {"prefix": cohort["prefix"], "domain": cohort["domain"], "count": cohort["count"], "pad": 5},
+            "api_url": api_url, "api": api_config(platform), "max_vus": profile["max_vus"],
+            "ack_marker": _acks.MARKER,
+            "cohort": {"prefix": cohort["prefix"], "domain": cohort["domain"], "count": cohort["count"],
+                       "pad": cohort["pad"], "first": cohort["first"]},
             "ip_offset": ip_offset(cohort["prefix"], cohort["domain"]),
             "refresh_after_s": refresh, "max_login_wait": 10,
             "answers_before_submit": _number(p.get("answers_before_submit", 3), "answers_before_submit", 0, 200,
@@ -347,10 +369,11 @@ def build_plan(p: dict, run_id: str) -> dict:
             "double_submit": bool(p.get("double_submit", True)),
             "revise_ratio": _number(p.get("revise_ratio", 0.1), "revise_ratio", 0, 1),
         })
-        target = api_url + paths["health"]
+        target = api_url + call_path(platform, "health")
     else:
         cohort = None
-        target = _generic_target(api_url, p.get("target") or "/health", bool(p.get("allow_remote")))
+        target = _generic_target(api_url, p.get("target") or call_path(platform, "health"),
+                                 bool(p.get("allow_remote")))
         method = str(p.get("method") or "GET").upper()
         if method not in _HTTP_METHODS:
             raise OpsError(f"method must be one of {', '.join(_HTTP_METHODS)}, not {method!r}.")
@@ -363,8 +386,8 @@ def build_plan(p: dict, run_id: str) -> dict:
     runtime = expected_seconds(profile)
     return {
         "scenario": scenario, "name": name, "exam": exam, "exec": exec_fn,
-        "script": script, "options": options, "config": config,
-        "profile": profile, "cohort": cohort, "target": target, "api_url": api_url,
+        "script": script, "user_script": user_script, "options": options, "config": config,
+        "profile": profile, "cohort": cohort, "target": target, "api_url": api_url, "limits": limits,
         "expected_s": runtime, "hard_timeout_s": runtime + margin, "run_id": run_id,
     }
 
@@ -377,33 +400,34 @@ def _generic_target(api_url: str, target: str, allow_remote: bool) -> str:
     return api_url + target
 
 
-def resolve_cohort(c: dict, max_vus: int | None) -> dict:
-    """The cohort's identity (no secret): method, count (default one student per VU), tag, prefix,
-    domain, retire_after."""
-    method = c.get("method") or "command"
-    if method not in ("command", "sql", "api", "none"):
-        raise OpsError(f"cohort.method must be command, sql, api or none, not {method!r}.")
-    count = c.get("count")
+def resolve_cohort(recipe: dict, given: dict, max_vus: int | None) -> dict:
+    """The cohort of a run (no secret): the platform's recipe (method, prefix, domain, tag) and the
+    run's count (default one student per VU), first index and retire_after."""
+    method = recipe.get("method") or "sql"
+    count = given.get("count")
     if count is None:
         if max_vus is None:
             raise OpsError("cohort.count is needed when no scenario sets the number of students.")
         count = max_vus
     count = _number(count, "cohort.count", 1, MAX_COHORT, integer=True)
-    tag, prefix = c.get("tag") or "examday-load", c.get("prefix") or "load"
-    domain = c.get("domain") or "cohort.examday.invalid"
+    first = _number(given.get("first", 1), "cohort.first", 1, MAX_COHORT, integer=True)
+    tag, prefix = recipe.get("tag") or "examday-load", recipe.get("prefix") or "load"
+    domain = recipe.get("domain") or "cohort.example.com"
     if not _TAG.match(tag):
-        raise OpsError(f"cohort.tag {tag!r} must be 1-64 letters, digits, '.', '_' or '-'.")
+        raise OpsError(f"examday_platform.cohort.tag {tag!r} must be 1-64 letters, digits, '.', '_' or '-'.")
     if not _PREFIX.match(prefix):
-        raise OpsError(f"cohort.prefix {prefix!r} must be 1-40 letters, digits, '.', '_', '+' or '-'.")
+        raise OpsError(f"examday_platform.cohort.prefix {prefix!r} must be 1-40 letters, digits, '.', '_', '+' or '-'.")
     if not _DOMAIN.match(domain):
-        raise OpsError(f"cohort.domain {domain!r} is not a domain name.")
-    return {"method": method, "count": count, "tag": tag, "prefix": prefix, "domain": domain,
-            "retire_after": bool(c.get("retire_after", True))}
+        raise OpsError(f"examday_platform.cohort.domain {domain!r} is not a domain name.")
+    return {"method": method, "count": count, "first": first, "tag": tag, "prefix": prefix, "domain": domain,
+            "pad": int(recipe.get("pad") or 5), "retire_after": bool(given.get("retire_after", True))}
 
 
 def cohort_emails(cohort: dict) -> list[str]:
-    """The cohort's e-mails, as the lab's `cohort` command makes them (prefix + 5 digits)."""
-    return [f"{cohort['prefix']}{i:05d}@{cohort['domain']}" for i in range(1, cohort["count"] + 1)]
+    """The cohort's e-mails: prefix + the student number padded to `pad` digits, from `first`."""
+    pad = cohort.get("pad", 5)
+    first = cohort.get("first", 1)
+    return [f"{cohort['prefix']}{i:0{pad}d}@{cohort['domain']}" for i in range(first, first + cohort["count"])]
 
 
 def k6_argv(k6: str, script_path: str, paths: dict) -> list[str]:
@@ -522,7 +546,8 @@ def result_from_summary(summary: dict, name: str, started_at: str, finished_at: 
         "vus_max": int(metric("vus_max").get("max", metric("vus_max").get("value", 0))),
         "iterations": int(metric("iterations").get("count", 0)),
         "checks_by_name": summary_checks(summary),
-        "acks": {kind: int((acks or {}).get(kind, 0)) for kind in ACK_KINDS},
+        "acks": _acks.acked_counts(acks or {}),
+        "unknown_writes": _acks.unknown_counts(acks or {}),
         "files": files or {},
     }
     exam = {
@@ -530,6 +555,8 @@ def result_from_summary(summary: dict, name: str, started_at: str, finished_at: 
         "logins": int(metric("examday_logins").get("count", 0)),
         "login_failures": int(metric("examday_login_failures").get("count", 0)),
         "rate_limited": int(metric("examday_rate_limited").get("count", 0)),
+        "unknown_writes": int(metric("examday_unknown_writes").get("count", 0)),
+        "stale_refused": int(metric("examday_stale_refused").get("count", 0)),
     }
     for key, label in (("examday_refresh_continued", "refresh_continued"),
                        ("examday_double_submit_same", "double_submit_same")):
@@ -538,81 +565,6 @@ def result_from_summary(summary: dict, name: str, started_at: str, finished_at: 
     if any(k in metrics for k in EXAM_METRICS):
         result["exam"] = exam
     return result
-
-
-# ---------------------------------------------------------------------------------------- acks
-_LOGRUS_MSG = re.compile(r'\bmsg="((?:[^"\\]|\\.)*)"')
-
-
-def _parse_ack(line: str, marker: str):
-    """(record, its JSON text): record None when the line is not an acknowledgement, False when it
-    carries the marker but not a valid record."""
-    pos = line.find(marker)
-    if pos < 0:
-        return None, ""
-    if pos and line.startswith("time="):  # k6's text log format: msg="..." with Go escapes
-        m = _LOGRUS_MSG.search(line)
-        message = _unquote(m.group(1)) if m else ""
-        pos = message.find(marker)
-        payload = message[pos + len(marker):].strip() if pos >= 0 else ""
-    else:  # the raw format the module asks for: the message as printed
-        payload = line[pos + len(marker):].strip()
-    try:
-        record = json.loads(payload)
-    except ValueError:
-        return False, ""
-    if not isinstance(record, dict) or record.get("kind") not in ACK_KINDS or not record.get("session_id"):
-        return False, ""
-    return record, payload
-
-
-def ack_from_line(line: str, marker: str = ACK_MARKER):
-    """The acknowledged write on one console line, None when the line is not one, False when it
-    carries the marker but not a valid record. Reads k6's raw log format (the message as is) and
-    its text format (msg="..." with Go escapes)."""
-    return _parse_ack(line, marker)[0]
-
-
-def iter_acks(lines: Iterable[str], marker: str = ACK_MARKER) -> Iterator:
-    for line in lines:
-        record = _parse_ack(line, marker)[0]
-        if record is not None:
-            yield record
-
-
-def extract_acks(console: IO[str], out: IO[str], marker: str = ACK_MARKER) -> dict:
-    """Streams a k6 console file into acks.jsonl (one JSON object per line, as the script printed
-    it); returns the counts per kind and the number of marker lines that were not valid records.
-    Memory stays flat whatever the file's size."""
-    counts = dict.fromkeys(ACK_KINDS, 0)
-    malformed = 0
-    for line in console:
-        record, payload = _parse_ack(line, marker)
-        if record is None:
-            continue
-        if record is False:
-            malformed += 1
-            continue
-        counts[record["kind"]] += 1
-        out.write(payload + "\n")
-    return {"counts": counts, "malformed": malformed}
-
-
-def count_acks(lines: Iterable[str]) -> dict:
-    """Counts per kind of an acks.jsonl."""
-    counts = dict.fromkeys(ACK_KINDS, 0)
-    for line in lines:
-        line = line.strip()
-        if line:
-            kind = json.loads(line).get("kind")
-            if kind in counts:
-                counts[kind] += 1
-    return counts
-
-
-def read_acks(lines: Iterable[str]) -> list[dict]:
-    """The records of an acks.jsonl (for tests and the integrity phase)."""
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 def contains_secret(fh: IO[bytes], secret: str, chunk: int = 1 << 20) -> bool:
