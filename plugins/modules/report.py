@@ -147,7 +147,10 @@ thresholds:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
-from ansible_collections.examday.ops.plugins.module_utils._report import DATA_LOSS_CHECKS, DEFAULT_TITLE, GATES, run
+from ansible_collections.examday.ops.plugins.module_utils._report.gates import GATES
+from ansible_collections.examday.ops.plugins.module_utils._report.model import DEFAULT_TITLE
+from ansible_collections.examday.ops.plugins.module_utils._report.runner import run
+from ansible_collections.examday.ops.plugins.module_utils._report.thresholds import DATA_LOSS_CHECKS
 
 
 def main() -> None:
