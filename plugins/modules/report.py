@@ -147,7 +147,7 @@ thresholds:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
-from ansible_collections.examday.ops.plugins.module_utils._report.gates import GATES
+from ansible_collections.examday.ops.plugins.module_utils._report.gates import GATE_IDS
 from ansible_collections.examday.ops.plugins.module_utils._report.model import DEFAULT_TITLE
 from ansible_collections.examday.ops.plugins.module_utils._report.runner import run
 from ansible_collections.examday.ops.plugins.module_utils._report.thresholds import DATA_LOSS_CHECKS
@@ -170,7 +170,7 @@ def main() -> None:
             "environment": {"type": "str"},
             "api_url": {"type": "str"},
             "conducted_by": {"type": "str"},
-            "gates": {"type": "list", "elements": "str", "choices": [g for g, _n in GATES]},
+            "gates": {"type": "list", "elements": "str", "choices": list(GATE_IDS)},
             "require_reconciliation": {"type": "bool", "default": True},
         },
         supports_check_mode=True,

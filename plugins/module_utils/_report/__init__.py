@@ -9,7 +9,7 @@ HTML page with inline SVG charts. One concern per file:
     evidence.py     the evidence file names and load_evidence (the only reader)
     thresholds.py   defaults and resolve_thresholds
     analysis.py     fault windows and per-scenario load numbers (analyse_load)
-    gates.py        the hard gates, evaluate_gates, verdict
+    gates.py        the gate registry, evaluate_gates, verdict
     model.py        build_report: the content of report.json
     render_md.py    report.md
     render_junit.py report.xml
@@ -21,12 +21,14 @@ never a silent pass. New code imports from the submodules; the names below are r
 callers of the former single-file module (tests, benchmarks)."""
 from __future__ import annotations
 
-from ansible_collections.examday.ops.plugins.module_utils._report.gates import GATES, evaluate_gates, verdict
+from ansible_collections.examday.ops.plugins.module_utils._report.gates import (
+    GATE_IDS, GATE_REGISTRY, GATES, evaluate_gates, verdict,
+)
 from ansible_collections.examday.ops.plugins.module_utils._report.model import DEFAULT_TITLE, build_report
 from ansible_collections.examday.ops.plugins.module_utils._report.runner import make_report, run, write_files
 from ansible_collections.examday.ops.plugins.module_utils._report.thresholds import (
     DATA_LOSS_CHECKS, DEFAULT_THRESHOLDS, resolve_thresholds,
 )
 
-__all__ = ["DATA_LOSS_CHECKS", "DEFAULT_THRESHOLDS", "DEFAULT_TITLE", "GATES", "build_report", "evaluate_gates",
-           "make_report", "resolve_thresholds", "run", "verdict", "write_files"]
+__all__ = ["DATA_LOSS_CHECKS", "DEFAULT_THRESHOLDS", "DEFAULT_TITLE", "GATES", "GATE_IDS", "GATE_REGISTRY",
+           "build_report", "evaluate_gates", "make_report", "resolve_thresholds", "run", "verdict", "write_files"]

@@ -12,7 +12,7 @@ from ansible_collections.examday.ops.plugins.module_utils._common import json_sa
 from ansible_collections.examday.ops.plugins.module_utils._k6_samples import parse_iso
 from ansible_collections.examday.ops.plugins.module_utils._report.evidence import present_files
 from ansible_collections.examday.ops.plugins.module_utils._report.fmt import NOT_MEASURED, fmt_time
-from ansible_collections.examday.ops.plugins.module_utils._report.gates import MITIGATIONS, verdict
+from ansible_collections.examday.ops.plugins.module_utils._report.gates import gate_by_id, verdict
 from ansible_collections.examday.ops.plugins.module_utils._report.values import (
     as_dict, as_int, as_list, as_num, clip, count_of, norm_name, numeric_fields, rounded, scalar_sample,
 )
@@ -227,7 +227,7 @@ def _risks(gates: list[dict], report: dict) -> list[dict]:
         if g["passed"] is not True:
             risks.append({"risk": f"{g['name']}: {g['detail']}", "impact": "High",
                           "likelihood": "High" if g["passed"] is False else "Unknown (not measured)",
-                          "mitigation": MITIGATIONS[g["id"]] if g["passed"] is False else
+                          "mitigation": gate_by_id(g["id"]).mitigation if g["passed"] is False else
                           f"Collect the missing evidence ({', '.join(g['evidence'])}) and rehearse again.",
                           "gate": g["id"]})
     for scen in report["load"]["scenarios"]:

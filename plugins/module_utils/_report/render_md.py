@@ -10,7 +10,7 @@ from typing import Any
 from ansible_collections.examday.ops.plugins.module_utils._report.fmt import (
     NOT_MEASURED, assessment, fmt_ms, fmt_n, fmt_pct, fmt_s, fmt_value, gate_result,
 )
-from ansible_collections.examday.ops.plugins.module_utils._report.gates import not_judged
+from ansible_collections.examday.ops.plugins.module_utils._report.gates import gate_by_id
 from ansible_collections.examday.ops.plugins.module_utils._report.values import clip, norm_name, pick_number
 
 # Seed 001's Phase 4 items, matched against integrity check names after normalisation.
@@ -70,7 +70,7 @@ def _issues(items: list[str]) -> list[str]:
 def _gate_by_id(report: dict, gid: str) -> dict:
     found = [g for g in report["gates"] if g["id"] == gid]
     # a gate left out of this report (post-exam: no load, no faults) is shown as not judged
-    return found[0] if found else not_judged(gid)
+    return found[0] if found else gate_by_id(gid).not_judged()
 
 
 def _ux_step_ok(ux: dict | None, step: str) -> bool | None:

@@ -1,0 +1,127 @@
+"""The report package's structure: the gate registry is complete and the submodules import each
+other without a cycle."""
+from __future__ import annotations
+
+import ast
+import os
+import re
+
+import pytest
+import yaml
+
+from ansible_collections.examday.ops.plugins.module_utils._report import gates as gates_mod
+from ansible_collections.examday.ops.plugins.module_utils._report.analysis import analyse_load
+from ansible_collections.examday.ops.plugins.module_utils._report.evidence import load_evidence
+from ansible_collections.examday.ops.plugins.module_utils._report.gates import (
+    GATE_IDS, GATE_REGISTRY, GATES, GateInput, evaluate_gates, hard_gate,
+)
+from ansible_collections.examday.ops.plugins.module_utils._report.runner import run
+from ansible_collections.examday.ops.plugins.module_utils._report.thresholds import DEFAULT_THRESHOLDS, resolve_thresholds
+from tests.unit.test_report import healthy, write_dir
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PACKAGE = os.path.join(ROOT, "plugins", "module_utils", "_report")
+META = {"api_url": "http://127.0.0.1:18080", "conducted_by": "unit test"}
+RESULT_KEYS = {"id", "name", "passed", "value", "threshold", "unit", "rule", "evidence", "detail"}
+
+
+# -- the gate registry -----------------------------------------------------------------------------
+
+def empty_evidence_gates(tmp_path) -> dict:
+    ev = load_evidence(str(tmp_path))
+    return {g["id"]: g for g in evaluate_gates(ev, analyse_load(ev), resolve_thresholds({}))}
+
+
+@pytest.mark.parametrize("entry", GATE_REGISTRY, ids=GATE_IDS)
+def test_every_gate_entry_is_complete(entry, tmp_path):
+    assert re.fullmatch(r"[a-z][a-z0-9_]*", entry.id)
+    assert entry.name.strip() and entry.name == entry.name.strip()
+    rule = entry.rule_text(resolve_thresholds({}))
+    assert rule.strip() and "{" not in rule and "}" not in rule
+    assert entry.mitigation.strip() and entry.mitigation.endswith(".")
+    assert callable(entry.evaluate)
+    judged = empty_evidence_gates(tmp_path)[entry.id]
+    assert set(judged) == RESULT_KEYS
+    assert (judged["id"], judged["name"], judged["unit"]) == (entry.id, entry.name, entry.unit)
+    assert judged["passed"] is None and judged["detail"].startswith("no evidence:")
+    # a unit for every gate measured in numbers; only a yes/no gate (EXAM_MODE) has none
+    assert isinstance(entry.unit, str) and (entry.unit or isinstance(judged["threshold"], bool))
+
+
+def test_gate_ids_and_names_are_unique_and_in_report_order():
+    ids = [g.id for g in GATE_REGISTRY]
+    assert len(ids) == len(set(ids)) and len({g.name for g in GATE_REGISTRY}) == len(ids)
+    assert list(GATE_IDS) == ids and list(GATES) == [(g.id, g.name) for g in GATE_REGISTRY]
+
+
+def test_a_gate_id_cannot_be_registered_twice():
+    before = len(gates_mod._REGISTERED)  # pylint: disable=protected-access
+    with pytest.raises(ValueError, match="registered twice"):
+        hard_gate(GATE_IDS[0], "again", "", "rule", "Mitigation.")(lambda gate, inp: {})
+    assert len(gates_mod._REGISTERED) == before  # pylint: disable=protected-access
+
+
+def test_the_rule_of_each_gate_follows_its_threshold(tmp_path):
+    th = resolve_thresholds({"p95_ms": 250, "recovery_seconds": 12.5})
+    ev = load_evidence(str(tmp_path))
+    rules = {g["id"]: g["rule"] for g in evaluate_gates(ev, analyse_load(ev), th)}
+    assert rules["latency_p95"] == "p95 < 250 ms in every scenario"
+    assert rules["recovery"] == "every fault restored and healthy again within 12.5 s"
+    inp = GateInput(ev, analyse_load(ev), th)
+    assert all(g.evaluate(g, inp)["rule"] == g.rule_text(th) for g in GATE_REGISTRY)
+
+
+def test_the_module_offers_exactly_the_registered_gates():
+    from ansible_collections.examday.ops.plugins.modules import report as module
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    assert doc["options"]["gates"]["choices"] == list(GATE_IDS)
+    assert set(doc["options"]["thresholds"]["suboptions"]) == set(DEFAULT_THRESHOLDS)
+
+
+def test_a_failed_gate_brings_its_registered_mitigation_into_the_risk_register(tmp_path):
+    files = healthy()
+    files["metrics/metrics.json"]["db_pool"].update(pct_of_app_pool=95.0)
+    run(write_dir(tmp_path, files), {}, META, False)
+    md = (tmp_path / "report.md").read_text()
+    assert dict((g.id, g.mitigation) for g in GATE_REGISTRY)["db_pool"] in md
+
+
+# -- the package's shape ---------------------------------------------------------------------------
+
+def package_imports() -> dict[str, set[str]]:
+    """Per submodule, the other submodules it imports (by full path, as the house style wants)."""
+    graph = {}
+    for name in sorted(os.listdir(PACKAGE)):
+        if not name.endswith(".py") or name == "__init__.py":
+            continue
+        with open(os.path.join(PACKAGE, name), encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+        deps = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{name}: relative import"
+                module = node.module or ""
+                assert module != "ansible_collections.examday.ops.plugins.module_utils._report", \
+                    f"{name} imports the package itself, not a submodule"
+                prefix = "ansible_collections.examday.ops.plugins.module_utils._report."
+                if module.startswith(prefix):
+                    deps.add(module[len(prefix):])
+        graph[name[:-3]] = deps
+    return graph
+
+
+def test_submodules_import_each_other_without_a_cycle():
+    graph = package_imports()
+    assert set().union(*graph.values()) <= set(graph)
+    done: list[str] = []
+    while len(done) < len(graph):
+        ready = [m for m, deps in graph.items() if m not in done and deps <= set(done)]
+        assert ready, f"import cycle among {sorted(set(graph) - set(done))}"
+        done += ready
+
+
+def test_no_python_file_of_the_package_is_over_600_lines():
+    for name in os.listdir(PACKAGE):
+        if name.endswith(".py"):
+            with open(os.path.join(PACKAGE, name), encoding="utf-8") as fh:
+                assert len(fh.readlines()) <= 600, name
