@@ -88,6 +88,8 @@ options:
         (after a real exam, where there is no such record) the data-loss checks alone decide it.
     type: bool
     default: true
+requirements:
+  - jinja2 (where the module runs)
 attributes:
   check_mode:
     description: Computes the verdict and gates; writes nothing.
@@ -144,11 +146,12 @@ thresholds:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
 from ansible_collections.examday.ops.plugins.module_utils._report.gates import GATE_IDS
 from ansible_collections.examday.ops.plugins.module_utils._report.model import DEFAULT_TITLE
+from ansible_collections.examday.ops.plugins.module_utils._report.render_md import HAS_JINJA2, JINJA2_IMPORT_ERROR
 from ansible_collections.examday.ops.plugins.module_utils._report.runner import run
 from ansible_collections.examday.ops.plugins.module_utils._report.thresholds import DATA_LOSS_CHECKS
 
@@ -175,6 +178,8 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
+    if not HAS_JINJA2:
+        module.fail_json(msg=missing_required_lib("jinja2"), exception=JINJA2_IMPORT_ERROR)
     p = module.params
     meta = {k: p[k] for k in ("title", "environment", "api_url", "conducted_by")}
     try:

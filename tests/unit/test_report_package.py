@@ -1,5 +1,5 @@
-"""The report package's structure: the gate registry is complete and the submodules import each
-other without a cycle."""
+"""The report package's structure: the gate registry is complete, the embedded Markdown template
+equals files/templates/report.md.j2, and the submodules import each other without a cycle."""
 from __future__ import annotations
 
 import ast
@@ -15,12 +15,14 @@ from ansible_collections.examday.ops.plugins.module_utils._report.evidence impor
 from ansible_collections.examday.ops.plugins.module_utils._report.gates import (
     GATE_IDS, GATE_REGISTRY, GATES, GateInput, evaluate_gates, hard_gate,
 )
+from ansible_collections.examday.ops.plugins.module_utils._report.md_template import TEMPLATE
 from ansible_collections.examday.ops.plugins.module_utils._report.runner import run
 from ansible_collections.examday.ops.plugins.module_utils._report.thresholds import DEFAULT_THRESHOLDS, resolve_thresholds
 from tests.unit.test_report import healthy, write_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACKAGE = os.path.join(ROOT, "plugins", "module_utils", "_report")
+TEMPLATE_FILE = os.path.join(ROOT, "files", "templates", "report.md.j2")
 META = {"api_url": "http://127.0.0.1:18080", "conducted_by": "unit test"}
 RESULT_KEYS = {"id", "name", "passed", "value", "threshold", "unit", "rule", "evidence", "detail"}
 
@@ -84,6 +86,13 @@ def test_a_failed_gate_brings_its_registered_mitigation_into_the_risk_register(t
     run(write_dir(tmp_path, files), {}, META, False)
     md = (tmp_path / "report.md").read_text()
     assert dict((g.id, g.mitigation) for g in GATE_REGISTRY)["db_pool"] in md
+
+
+# -- the Markdown template -------------------------------------------------------------------------
+
+def test_embedded_template_matches_files_templates():
+    with open(TEMPLATE_FILE, encoding="utf-8") as fh:
+        assert TEMPLATE == fh.read(), "run .venv/bin/python files/templates/embed.py"
 
 
 # -- the package's shape ---------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 # Copyright: examday.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The GO/NO-GO report: reads one evidence directory (docs/evidence.md), decides the hard gates and
-renders the report as Markdown (the seed template's sections), JSON, JUnit XML and a self-contained
-HTML page with inline SVG charts. One concern per file:
+renders the report as Markdown (the seed template's sections, from a Jinja2 template), JSON, JUnit
+XML and a self-contained HTML page with inline SVG charts. One concern per file:
 
     values.py       evidence values made safe (numbers, short text, whitelisted fields)
     fmt.py          formatting shared by the model and the renderings
@@ -11,7 +11,7 @@ HTML page with inline SVG charts. One concern per file:
     analysis.py     fault windows and per-scenario load numbers (analyse_load)
     gates.py        the gate registry, evaluate_gates, verdict
     model.py        build_report: the content of report.json
-    render_md.py    report.md
+    render_md.py    report.md from md_template.py (generated from files/templates/report.md.j2)
     render_junit.py report.xml
     render_html.py  report.html
     runner.py       make_report, write_files, run (what the module calls)
