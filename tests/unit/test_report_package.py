@@ -1,14 +1,17 @@
-"""The report package's structure: the gate registry is complete, the embedded Markdown template
-equals files/templates/report.md.j2, and the submodules import each other without a cycle."""
+"""The report package's structure: the gate registry is complete, the Markdown template can be the
+user's own (and fails with one sentence when it cannot be used), the embedded template equals
+files/templates/report.md.j2, and the submodules import each other without a cycle."""
 from __future__ import annotations
 
 import ast
 import os
 import re
+import shutil
 
 import pytest
 import yaml
 
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
 from ansible_collections.examday.ops.plugins.module_utils._report import gates as gates_mod
 from ansible_collections.examday.ops.plugins.module_utils._report.analysis import analyse_load
 from ansible_collections.examday.ops.plugins.module_utils._report.evidence import load_evidence
@@ -93,6 +96,76 @@ def test_a_failed_gate_brings_its_registered_mitigation_into_the_risk_register(t
 def test_embedded_template_matches_files_templates():
     with open(TEMPLATE_FILE, encoding="utf-8") as fh:
         assert TEMPLATE == fh.read(), "run .venv/bin/python files/templates/embed.py"
+
+
+def test_a_copy_of_the_built_in_template_renders_the_same_report(tmp_path):
+    evidence, other = tmp_path / "a", tmp_path / "b"
+    run(write_dir(evidence, healthy()), {}, META, False)
+    copy = tmp_path / "mine.md.j2"
+    shutil.copyfile(TEMPLATE_FILE, copy)
+    run(write_dir(other, healthy()), {}, META, False, template=str(copy))
+    for name in ("report.md", "report.html", "report.xml"):
+        assert (evidence / name).read_text() == (other / name).read_text().replace(str(other), str(evidence)), name
+
+
+def test_a_user_template_renders_report_md_and_leaves_the_rest_alone(tmp_path):
+    template = tmp_path / "short.md.j2"
+    template.write_text("# {{ report.title | md }}: {{ report.verdict }}\n\n"
+                        "{% for g in report.gates %}- {{ g.name }}: {{ g | result }} ({{ g.value | value(g.unit) }})\n"
+                        "{% endfor %}\nRecovery: {{ view.gates.recovery.detail | md }}\n\n\n")
+    evidence = tmp_path / "evidence"
+    result = run(write_dir(evidence, healthy()), {}, META, False, template=str(template))
+    md = (evidence / "report.md").read_text()
+    assert md.startswith("# Exam-Day Rehearsal Report: GO\n\n- zero data loss: PASS (0 writes)\n")
+    assert "- DB pool below limit: PASS (30 %)\n" in md and md.endswith("Recovery: backend degraded: 1.75 s\n")
+    assert result["verdict"] == "GO" and len(result["files"]) == 4
+    assert '"verdict": "GO"' in (evidence / "report.json").read_text()
+
+
+def one_sentence(msg: str) -> bool:
+    return msg.endswith(".") and "\n" not in msg and msg.count(". ") == 0
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "does not exist"),
+    ("{% if report.verdict %}unclosed", "is not valid Jinja2"),
+    ("{{ report.verdict | no_such_filter }}", "is not valid Jinja2"),
+    ("{{ report.no_such_key }}", "failed to render"),
+    ("{{ report.gates[0].value / 0 }}", "failed to render"),
+    ("{{ ''.__class__.__mro__ }}", "failed to render"),  # the sandbox refuses Python internals
+    ("dir", "cannot be read"),
+])
+def test_a_template_that_cannot_be_used_fails_with_one_sentence_and_writes_nothing(tmp_path, content, words):
+    template = tmp_path / "bad.md.j2"
+    if content == "dir":
+        template.mkdir()
+    elif content is not None:
+        template.write_text(content)
+    evidence = write_dir(tmp_path / "evidence", healthy())
+    with pytest.raises(OpsError) as err:
+        run(evidence, {}, META, False, template=str(template))
+    msg = err.value.msg
+    assert words in msg and str(template) in msg and one_sentence(msg), msg
+    assert not [n for n in os.listdir(evidence) if n.startswith("report.")]
+
+
+@pytest.mark.parametrize("content, line", [
+    ("# title\n\n{% for g in report.gates %}\n", 3),
+    ("# title\n\n{{ report.title }}\n{{ report.verdict.no_such_attribute }}\n", 4),
+])
+def test_a_template_error_names_its_line(tmp_path, content, line):
+    template = tmp_path / "bad.md.j2"
+    template.write_text(content)
+    with pytest.raises(OpsError, match=rf"\(line {line}\)\.$"):
+        run(write_dir(tmp_path / "evidence", healthy()), {}, META, True, template=str(template))
+
+
+def test_the_module_documents_the_template_option():
+    from ansible_collections.examday.ops.plugins.modules import report as module
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    option = doc["options"]["template"]
+    assert option["type"] == "path" and "default" not in option and not option.get("required")
+    assert any("jinja2" in r for r in doc["requirements"])
 
 
 # -- the package's shape ---------------------------------------------------------------------------

@@ -337,6 +337,18 @@ def _clause(exc: Any) -> str:
     return re.sub(r"\.\s+(?=\S)", "; ", clip(exc, 300)).rstrip(".")
 
 
+def read_template(path: str) -> str:
+    """A user's template file; a missing or unreadable one is one sentence."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise OpsError(f"Template {path} does not exist; give the path of a Jinja2 template for report.md "
+                       "or leave template unset for the built-in one.") from None
+    except (OSError, ValueError) as exc:
+        raise OpsError(f"Template {path} cannot be read: {clip(getattr(exc, 'strerror', None) or exc, 200)}.") from None
+
+
 def render_markdown(report: dict, template: str | None = None, name: str = DEFAULT_TEMPLATE_NAME) -> str:
     """report.md from the template source `template` (default: the built-in one), named `name` in errors."""
     if not HAS_JINJA2:

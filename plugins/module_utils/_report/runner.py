@@ -3,7 +3,7 @@
 """The whole report, as the module runs it: thresholds, evidence, load analysis, gates, the report
 content, its four renderings, and the files written into the evidence directory (mode 0600, only
 those that differ, none in check mode). Everything but `write_files` is a pure function of the
-evidence files and the thresholds."""
+evidence files, the thresholds and the template."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,7 @@ from ansible_collections.examday.ops.plugins.module_utils._report.gates import e
 from ansible_collections.examday.ops.plugins.module_utils._report.model import build_report, stats_series
 from ansible_collections.examday.ops.plugins.module_utils._report.render_html import render_html
 from ansible_collections.examday.ops.plugins.module_utils._report.render_junit import render_junit
-from ansible_collections.examday.ops.plugins.module_utils._report.render_md import render_markdown
+from ansible_collections.examday.ops.plugins.module_utils._report.render_md import read_template, render_markdown
 from ansible_collections.examday.ops.plugins.module_utils._report.thresholds import resolve_thresholds
 
 REPORT_MD, REPORT_JSON, REPORT_XML, REPORT_HTML = "report.md", "report.json", "report.xml", "report.html"
@@ -43,17 +43,21 @@ def write_files(directory: str, contents: dict[str, str], check_mode: bool) -> t
 
 
 def make_report(evidence_dir: str, thresholds: dict | None = None, meta: dict | None = None,
-                gates: list[str] | None = None, require_reconciliation: bool = True) -> dict:
-    """Everything but writing: the report content and the four renderings."""
+                gates: list[str] | None = None, require_reconciliation: bool = True,
+                template: str | None = None) -> dict:
+    """Everything but writing: the report content and the four renderings. `template` is the path of
+    a Jinja2 template for report.md (default: the built-in one)."""
     th = resolve_thresholds(thresholds)
+    template_source = read_template(template) if template else None
     ev = load_evidence(evidence_dir)
     load = analyse_load(ev)
     gates = evaluate_gates(ev, load, th, gates, require_reconciliation)
     report = build_report(ev, load, gates, th, meta or {})
+    markdown = render_markdown(report, template_source, template) if template else render_markdown(report)
     return {
         "report": report,
         "contents": {
-            REPORT_MD: render_markdown(report),
+            REPORT_MD: markdown,
             REPORT_JSON: json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
             REPORT_XML: render_junit(report),
             REPORT_HTML: render_html(report, stats_series(ev)),
@@ -62,9 +66,9 @@ def make_report(evidence_dir: str, thresholds: dict | None = None, meta: dict | 
 
 
 def run(evidence_dir: str, thresholds: dict | None, meta: dict, check_mode: bool,
-        gates: list[str] | None = None, require_reconciliation: bool = True) -> dict:
+        gates: list[str] | None = None, require_reconciliation: bool = True, template: str | None = None) -> dict:
     """The module's work: the verdict, the gates, and the files written (none in check mode)."""
-    made = make_report(evidence_dir, thresholds, meta, gates, require_reconciliation)
+    made = make_report(evidence_dir, thresholds, meta, gates, require_reconciliation, template)
     report = made["report"]
     files, changed = write_files(evidence_dir, made["contents"], check_mode)
     return {"changed": changed, "verdict": report["verdict"], "gates": report["gates"],
