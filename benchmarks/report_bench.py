@@ -39,7 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "collections"))
 
 from ansible_collections.examday.ops.plugins.module_utils import _k6_samples as k6  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.examday.ops.plugins.module_utils import _report as rp  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.examday.ops.plugins.module_utils._report.runner import make_report  # noqa: E402  pylint: disable=wrong-import-position
 
 PER_REQUEST = ("http_reqs", "http_req_duration", "http_req_waiting", "http_req_failed", "checks")
 RUN_SECONDS = 1800
@@ -112,7 +112,7 @@ def parse_job(path: str) -> dict:
 
 
 def report_job(evidence_dir: str) -> dict:
-    made = rp.make_report(evidence_dir, {}, {"title": "benchmark"})
+    made = make_report(evidence_dir, {}, {"title": "benchmark"})
     return {"verdict": made["report"]["verdict"], "bytes": {k: len(v) for k, v in made["contents"].items()}}
 
 

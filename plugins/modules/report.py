@@ -9,7 +9,8 @@ short_description: The GO/NO-GO rehearsal report from one evidence directory
 version_added: 0.1.0
 description:
   - Reads one rehearsal evidence directory (the contract in C(docs/evidence.md)), decides the hard
-    gates and writes C(report.md) (the sections of the seed report template), C(report.json) (the
+    gates and writes C(report.md) (the sections of the seed report template, rendered from a Jinja2
+    template that I(template) can replace), C(report.json) (the
     same content for machines), C(report.xml) (JUnit, one test case per hard gate, suite
     C(examday.rehearsal)) and C(report.html) (self-contained, inline SVG charts) into that directory,
     each with mode 0600.
@@ -88,6 +89,18 @@ options:
         (after a real exam, where there is no such record) the data-loss checks alone decide it.
     type: bool
     default: true
+  template:
+    description:
+      - Path of a Jinja2 template for C(report.md) on the host where the module runs (normally the controller).
+        Default the built-in template, C(files/templates/report.md.j2) in the collection; a copy of it is the
+        place to start.
+      - The template gets C(report) (the content of C(report.json)) and C(view) (values derived for people); the
+        filters and the rest are described in C(docs/report.md). C(report.json), C(report.xml) and C(report.html)
+        do not depend on it.
+      - A missing or invalid template fails the module with one sentence, before anything is written.
+    type: path
+requirements:
+  - jinja2 (where the module runs)
 attributes:
   check_mode:
     description: Computes the verdict and gates; writes nothing.
@@ -107,6 +120,12 @@ EXAMPLES = r"""
     conducted_by: exam-ops on-call
   delegate_to: localhost
   register: report
+
+- name: The same report with the team's own Markdown layout
+  examday.ops.report:
+    evidence_dir: "{{ rehearsal_evidence_dir }}"
+    template: "{{ playbook_dir }}/templates/our_report.md.j2"
+  delegate_to: localhost
 
 - name: The playbook decides what a NO-GO means
   ansible.builtin.fail:
@@ -144,10 +163,14 @@ thresholds:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
-from ansible_collections.examday.ops.plugins.module_utils._report import DATA_LOSS_CHECKS, DEFAULT_TITLE, GATES, run
+from ansible_collections.examday.ops.plugins.module_utils._report.gates import GATE_IDS
+from ansible_collections.examday.ops.plugins.module_utils._report.model import DEFAULT_TITLE
+from ansible_collections.examday.ops.plugins.module_utils._report.render_md import HAS_JINJA2, JINJA2_IMPORT_ERROR
+from ansible_collections.examday.ops.plugins.module_utils._report.runner import run
+from ansible_collections.examday.ops.plugins.module_utils._report.thresholds import DATA_LOSS_CHECKS
 
 
 def main() -> None:
@@ -167,15 +190,19 @@ def main() -> None:
             "environment": {"type": "str"},
             "api_url": {"type": "str"},
             "conducted_by": {"type": "str"},
-            "gates": {"type": "list", "elements": "str", "choices": [g for g, _n in GATES]},
+            "gates": {"type": "list", "elements": "str", "choices": list(GATE_IDS)},
             "require_reconciliation": {"type": "bool", "default": True},
+            "template": {"type": "path"},
         },
         supports_check_mode=True,
     )
+    if not HAS_JINJA2:
+        module.fail_json(msg=missing_required_lib("jinja2"), exception=JINJA2_IMPORT_ERROR)
     p = module.params
     meta = {k: p[k] for k in ("title", "environment", "api_url", "conducted_by")}
     try:
-        result = run(p["evidence_dir"], p["thresholds"], meta, module.check_mode, p["gates"], p["require_reconciliation"])
+        result = run(p["evidence_dir"], p["thresholds"], meta, module.check_mode, p["gates"], p["require_reconciliation"],
+                     p["template"])
     except OpsError as exc:
         module.fail_json(msg=exc.msg)
     module.exit_json(**json_safe(result))

@@ -1,0 +1,117 @@
+# Copyright: examday.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading one evidence directory (docs/evidence.md): the file names the report knows, and
+`load_evidence`, the only function of the report that reads evidence. A file that is absent stays
+None; a file that cannot be read stays None and is named in `problems`, so the gates that need it
+say "no evidence: <file> unreadable (...)" instead of passing."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
+from ansible_collections.examday.ops.plugins.module_utils._report.values import clip
+
+# File names relative to the evidence directory (docs/evidence.md).
+RUN_JSON = "run.json"
+FAULTS_JSON = "faults.json"
+INTEGRITY_JSON = "integrity.json"
+UX_JSON = "ux.json"
+METRICS_DIR = "metrics"
+METRICS_JSON = f"{METRICS_DIR}/metrics.json"
+STATS_JSONL = f"{METRICS_DIR}/stats.jsonl"
+LOAD_DIR = "load"  # load/<scenario>/ per scenario
+RESULT_JSON = "result.json"  # inside load/<scenario>/
+RAW_JSON_GZ = "raw.json.gz"  # inside load/<scenario>/: k6 --out json, gzip or plain
+RAW_FILES = (RAW_JSON_GZ, "raw.json")
+FREEZE_PREFIX, FREEZE_SUFFIX = "freeze-", ".json"  # freeze-<host>-<sortable time>.json
+FREEZE_GLOB = f"{FREEZE_PREFIX}*{FREEZE_SUFFIX}"
+TOP_FILES = (RUN_JSON, FAULTS_JSON, INTEGRITY_JSON, UX_JSON)  # listed as present or not in the report
+
+
+def _read_json(path: str) -> tuple[Any, str | None]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh), None
+    except FileNotFoundError:
+        return None, None
+    except (OSError, ValueError) as exc:
+        return None, f"unreadable ({clip(exc, 120)})"
+
+
+def _read_jsonl(path: str) -> tuple[list | None, str | None]:
+    if not os.path.exists(path):
+        return None, None
+    rows, bad = [], 0
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    bad += 1
+                    continue
+                if isinstance(row, dict):
+                    rows.append(row)
+    except OSError as exc:
+        return None, f"unreadable ({clip(exc, 120)})"
+    return rows, (f"{bad} unreadable lines skipped" if bad else None)
+
+
+def load_evidence(evidence_dir: str) -> dict:
+    """Reads every file of the evidence contract that is present; absent files stay None."""
+    if not os.path.isdir(evidence_dir):
+        raise OpsError(f"Evidence directory {evidence_dir} does not exist or is not a directory.")
+    ev: dict[str, Any] = {"dir": evidence_dir, "problems": {}}
+
+    def get(rel: str) -> Any:
+        data, problem = _read_json(os.path.join(evidence_dir, rel))
+        if problem:
+            ev["problems"][rel] = problem
+        return data
+
+    ev["run"] = get(RUN_JSON)
+    ev["faults"] = get(FAULTS_JSON)
+    ev["integrity"] = get(INTEGRITY_JSON)
+    ev["metrics"] = get(METRICS_JSON)
+    ev["ux"] = get(UX_JSON)
+    stats, problem = _read_jsonl(os.path.join(evidence_dir, STATS_JSONL))
+    if problem:
+        ev["problems"][STATS_JSONL] = problem
+    ev["stats"] = stats
+    freezes = sorted(n for n in os.listdir(evidence_dir) if n.startswith(FREEZE_PREFIX) and n.endswith(FREEZE_SUFFIX))
+    ev["freeze"], ev["freeze_file"] = None, None
+    for name in reversed(freezes):  # the newest freeze (names end with a sortable time)
+        record = get(name)
+        if isinstance(record, dict) and record.get("direction", "freeze") == "freeze":
+            ev["freeze"], ev["freeze_file"] = record, name
+            break
+    ev["load"] = {}
+    load_dir = os.path.join(evidence_dir, LOAD_DIR)
+    if os.path.isdir(load_dir):
+        for name in sorted(os.listdir(load_dir)):
+            sdir = os.path.join(load_dir, name)
+            if not os.path.isdir(sdir):
+                continue
+            raw = next((os.path.join(sdir, f) for f in RAW_FILES if os.path.isfile(os.path.join(sdir, f))), None)
+            entry = {"result": get(f"{LOAD_DIR}/{name}/{RESULT_JSON}"), "raw": raw,
+                     "files": sorted(f for f in os.listdir(sdir) if os.path.isfile(os.path.join(sdir, f)))}
+            if entry["result"] is not None or raw:
+                ev["load"][name] = entry
+    metrics_dir = os.path.join(evidence_dir, METRICS_DIR)
+    ev["metrics_files"] = sorted(os.listdir(metrics_dir)) if os.path.isdir(metrics_dir) else []
+    return ev
+
+
+def present_files(ev: dict) -> dict:
+    """Which evidence files the directory holds (the report's appendices list them)."""
+    out: dict[str, Any] = {}
+    for rel in TOP_FILES:
+        out[rel] = os.path.isfile(os.path.join(ev["dir"], rel))
+    out["freeze"] = ev["freeze_file"]
+    out["load"] = {n: e["files"] for n, e in ev["load"].items()}
+    out["metrics"] = ev["metrics_files"]
+    return out
