@@ -215,7 +215,12 @@ class FaultManager:
             recovery, detail = self._recovery()
         targets_healthy = self._wait_containers_healthy(targets) if targets else None
         after = self.snapshot(targets)
-        out = {"changed": True, **result, "ledger_id": fault_id, "injected_at": iso(injected_at), "restored_at": iso(restored_at),
+        # A fault's end, for what students see afterwards: an instant fault (a restart) ends when it
+        # is done, a held one when it is undone.
+        out = {"changed": True, **result, "ledger_id": fault_id, "injected_at": iso(injected_at),
+               "applied_at": iso(applied_at), "restored_at": iso(restored_at),
+               "instant": bool(instant and kind == "container"),
+               "ended_at": iso(applied_at if instant and kind == "container" else restored_at),
                "restored": entry.get("status") != ACTIVE, "undo": entry.get("undo_results", []),
                "recovery_seconds": recovery, "recovered": recovery is not None if self.probe else None,
                "recovery_detail": detail, "targets_healthy_after_s": targets_healthy,

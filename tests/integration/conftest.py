@@ -22,6 +22,9 @@ VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 API = "http://127.0.0.1:18080"
 PROJECT = "exam_platform"
 COHORT_DOMAIN = "cohort.examday.invalid"
+# Modules that take the platform profile (the `platform` option).
+PROFILE_MODULES = ("student_flow", "platform_status", "exam_mode", "background_jobs", "fault", "load",
+                   "integrity_check", "metrics_capture", "canary", "platform_profile")
 
 
 def pytest_collection_modifyitems(items):
@@ -55,7 +58,10 @@ class Lab:
     def module_output(self, name: str, args: dict, *flags: str) -> tuple[int, dict, str]:
         """Runs examday.ops.<name> ad hoc on the lab host. Arguments may be templates over the local
         inventory (e.g. "{{ examday_admin_password }}"), so no secret is put on a command line.
-        Returns (rc, result, stdout); with --diff, stdout carries the printed diff."""
+        Modules that take the platform profile get the inventory's (examday_platform) unless the
+        test gives one. Returns (rc, result, stdout); with --diff, stdout carries the printed diff."""
+        if name in PROFILE_MODULES and "platform" not in args:
+            args = {**args, "platform": "{{ examday_platform }}"}
         oneline = [] if "--diff" in flags else ["-o"]
         cmd = [os.path.join(VENV_BIN, "ansible"), "lab", "-i", os.path.join(ROOT, "inventories", "local"),
                "-m", f"examday.ops.{name}", "-a", json.dumps(args), *oneline, *flags]
@@ -95,6 +101,21 @@ class Lab:
             except ValueError:
                 continue
         return out
+
+    def wait_healthy(self, service: str, timeout: float = 60) -> None:
+        """Every container of a service running and, where it has a healthcheck, healthy."""
+        deadline = time.monotonic() + timeout
+        states = []
+        while time.monotonic() < deadline:
+            states = []
+            for c in self.containers(service, all_states=True):
+                c.reload()
+                state = c.attrs["State"]
+                states.append((state.get("Status"), (state.get("Health") or {}).get("Status", "healthy")))
+            if states and all(s == ("running", "healthy") for s in states):
+                return
+            time.sleep(0.25)
+        raise AssertionError(f"service {service} not running and healthy within {timeout}s: {states}")
 
     def wait_ready(self, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout

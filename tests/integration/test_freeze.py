@@ -105,8 +105,8 @@ def test_exam_mode_module_is_verified_by_effect_and_idempotent(unfrozen, mechani
 
 
 def test_exam_mode_refuses_freeze_updates_unless_asked(lab):
-    rc, out = lab.module("exam_mode", {**ADMIN, **DB, "state": "enabled", "mechanism": "flag",
-                                       "flag_name": "FREEZE_UPDATES"})
+    rc, out = lab.module("exam_mode", {**ADMIN, **DB, "state": "enabled", "mechanism": "flag", "platform": (
+        "{{ examday_platform | combine({'exam_mode': {'flag': {'key': 'FREEZE_UPDATES'}}}, recursive=true) }}")})
     assert rc != 0 and "blocks every student" in out["msg"]
     assert lab.flag("FREEZE_UPDATES") is None
 
@@ -116,17 +116,21 @@ def test_freeze_fails_and_names_the_evidence_when_the_worker_ignores_exam_mode(c
     lab.set_defects("worker_ignores_exam_mode")
     proc = lab.playbook("freeze.yml", "-e", "examday_exam_mode_verify_timeout=30", check=False)
     assert proc.returncode != 0
-    assert "the worker never logged job_runner_idle (newest worker record: job_run)" in proc.stdout
+    assert "the job runner never logged job_runner_idle (newest job-runner record: job_run)" in proc.stdout
     record = newest(records("freeze"))
     assert record["verdict"]["passed"] is False
     assert "job_runner_idle" in record["verdict"]["reasons"][0]
 
 
 @pytest.mark.parametrize("extra, message", [
-    ({"examday_job_services": ["nope"]}, "no container of service nope in compose project exam_platform"),
+    ({"freeze_platform": "{{ examday_platform | combine({'jobs': {'services': ['nope']}}, recursive=true) }}"},
+     "no container of service nope in compose project exam_platform"),
+    ({"freeze_platform": "{{ examday_platform | combine({'api': {'calls': {'login': {'methd': 'POST'}}}}, "
+                         "recursive=true) }}"}, "platform.api.calls.login.methd"),
     ({"examday_admin_password": "wrong-password"}, "admin login as admin@lab.examday.invalid failed with HTTP 401"),
     ({"examday_api_url": "http://127.0.0.1:9"}, "cannot reach http://127.0.0.1:9/health"),
-    ({"examday_max_connections_pct": 120}, "Invalid threshold: max_connections_pct must be in (0, 100] (got 120)"),
+    ({"examday_thresholds": {"db_pool_pct": 120}},
+     "Threshold db_pool_pct is a percentage and must be at most 100, got 120"),
     ({"examday_exam_mode_mechanism": "env", "examday_exam_mode_env": {"file": "/nonexistent/backend.env"}},
      "the env file /nonexistent/backend.env does not exist"),
 ])
@@ -151,8 +155,7 @@ def test_background_jobs_pauses_and_resumes_job_processes_found_by_pattern(unfro
     backend = lab.containers("backend")[0]
     backend.exec_run(["cp", "/bin/sleep", "/tmp/cron"])
     backend.exec_run(["/tmp/cron", "300"], detach=True)
-    args = {"compose_project": "exam_platform", "services": ["worker"], "scan_services": ["backend"],
-            "state_file": str(tmp_path / "jobs.json")}
+    args = {"compose_project": "exam_platform", "state_file": str(tmp_path / "jobs.json")}
     try:
         rc, off = lab.module("background_jobs", {**args, "state": "stopped"})
         assert rc == 0 and off["changed"] is True, off

@@ -20,7 +20,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "collections"))
 
-from ansible_collections.examday.ops.plugins.module_utils import _integrity as integ  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.examday.ops.plugins.module_utils._integrity import manager as integ  # noqa: E402  pylint: disable=wrong-import-position
 
 DB = {"db": "{{ examday_db }}"}
 

@@ -18,13 +18,11 @@ DB = "{{ examday_db }}"
 
 
 def sample_args(out: str, **extra) -> dict:
-    return {"action": "sample", "output_dir": out, "interval": 1, "duration": 10, "db": DB,
-            "app_name_pattern": "{{ examday_app_name_pattern }}", **extra}
+    return {"action": "sample", "output_dir": out, "interval": 1, "duration": 10, "db": DB, **extra}
 
 
 def capture_args(out: str, **extra) -> dict:
-    return {"action": "capture", "output_dir": out, "db": DB, "pool": "{{ examday_db_pool }}",
-            "app_name_pattern": "{{ examday_app_name_pattern }}", "worker_service": "worker",
+    return {"action": "capture", "output_dir": out, "db": DB,
             "redis": {"host": "127.0.0.1", "port": "{{ lab_redis_port }}"}, **extra}
 
 

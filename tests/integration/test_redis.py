@@ -7,13 +7,34 @@ import time
 
 @contextlib.contextmanager
 def redis_stopped(lab):
+    """Redis stopped for the block; afterwards, the state the next test needs: the container
+    healthy, readiness ok, and the rate limiter enforcing again on every backend process (a
+    process keeps failing open until its breaker closes and its connection is back)."""
     (redis,) = lab.containers("redis")
     redis.stop(timeout=5)
     try:
         yield
     finally:
         redis.start()
+        lab.wait_healthy("redis")
         lab.wait_ready()
+        wait_limiter_enforcing(lab)
+
+
+def wait_limiter_enforcing(lab, timeout: float = 30.0) -> None:
+    """Login attempts from one address until every backend refuses them with 429 several times in
+    a row (round robin reaches each replica), within timeout; a fresh address each round."""
+    deadline = time.monotonic() + timeout
+    rounds = 0
+    while time.monotonic() < deadline:
+        rounds += 1
+        ip, email = f"192.0.2.{200 + rounds % 50}", f"limiter-probe-{rounds}@cohort.examday.invalid"
+        codes = [lab.post("/v1/auth/login", {"email": email, "password": "wrong-password"},
+                          headers={"X-Forwarded-For": ip}).status_code for _attempt in range(12)]
+        if codes[-6:] == [429] * 6:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the login rate limiter did not enforce again within {timeout:g} s after Redis returned")
 
 
 def wait_redis_down_in_ready(lab, timeout=10.0) -> dict:
@@ -57,6 +78,9 @@ def _burst(lab, ip: str, email: str, n: int = 12) -> list[int]:
 
 
 def test_login_rate_limit_applies_with_redis_and_fails_open_without(lab):
+    # The state this test needs, whatever ran before: Redis back and every process enforcing.
+    lab.wait_healthy("redis")
+    wait_limiter_enforcing(lab)
     # 12 attempts within a second or two cover at most two one-minute windows, so a 5/min limit
     # must refuse some of them, whatever the clock.
     codes = _burst(lab, "192.0.2.10", "nobody-1@cohort.examday.invalid")

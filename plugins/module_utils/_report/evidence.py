@@ -11,23 +11,26 @@ import os
 from typing import Any
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
+from ansible_collections.examday.ops.plugins.module_utils._evidence import names
 from ansible_collections.examday.ops.plugins.module_utils._report.values import clip
 
-# File names relative to the evidence directory (docs/evidence.md).
-RUN_JSON = "run.json"
-FAULTS_JSON = "faults.json"
-INTEGRITY_JSON = "integrity.json"
-UX_JSON = "ux.json"
-METRICS_DIR = "metrics"
-METRICS_JSON = f"{METRICS_DIR}/metrics.json"
-STATS_JSONL = f"{METRICS_DIR}/stats.jsonl"
-LOAD_DIR = "load"  # load/<scenario>/ per scenario
-RESULT_JSON = "result.json"  # inside load/<scenario>/
-RAW_JSON_GZ = "raw.json.gz"  # inside load/<scenario>/: k6 --out json, gzip or plain
+# File names relative to the evidence directory: the evidence contract's (_evidence/names.py).
+RUN_JSON = names.RUN
+FAULTS_JSON = names.FAULTS
+INTEGRITY_JSON = names.INTEGRITY
+UX_JSON = names.UX
+CANARY_JSONL = names.CANARY
+METRICS_DIR = names.METRICS_DIR
+METRICS_JSON = names.metrics_file(names.METRICS)
+STATS_JSONL = names.metrics_file(names.STATS)
+LOAD_DIR = names.LOAD_DIR  # load/<scenario>/ per scenario
+RESULT_JSON = names.LOAD_RESULT  # inside load/<scenario>/
+RAW_JSON_GZ = names.LOAD_RAW  # inside load/<scenario>/: k6 --out json, gzip or plain
+ACKS_JSONL = names.LOAD_ACKS  # inside load/<scenario>/
 RAW_FILES = (RAW_JSON_GZ, "raw.json")
-FREEZE_PREFIX, FREEZE_SUFFIX = "freeze-", ".json"  # freeze-<host>-<sortable time>.json
+FREEZE_PREFIX, FREEZE_SUFFIX = names.FREEZE_PREFIX, ".json"  # freeze-<host>-<sortable time>.json
 FREEZE_GLOB = f"{FREEZE_PREFIX}*{FREEZE_SUFFIX}"
-TOP_FILES = (RUN_JSON, FAULTS_JSON, INTEGRITY_JSON, UX_JSON)  # listed as present or not in the report
+TOP_FILES = (RUN_JSON, FAULTS_JSON, INTEGRITY_JSON, UX_JSON, CANARY_JSONL)  # listed as present or not
 
 
 def _read_json(path: str) -> tuple[Any, str | None]:
@@ -78,10 +81,11 @@ def load_evidence(evidence_dir: str) -> dict:
     ev["integrity"] = get(INTEGRITY_JSON)
     ev["metrics"] = get(METRICS_JSON)
     ev["ux"] = get(UX_JSON)
-    stats, problem = _read_jsonl(os.path.join(evidence_dir, STATS_JSONL))
-    if problem:
-        ev["problems"][STATS_JSONL] = problem
-    ev["stats"] = stats
+    for key, rel in (("stats", STATS_JSONL), ("canary", CANARY_JSONL)):
+        rows, problem = _read_jsonl(os.path.join(evidence_dir, rel))
+        if problem:
+            ev["problems"][rel] = problem
+        ev[key] = rows
     freezes = sorted(n for n in os.listdir(evidence_dir) if n.startswith(FREEZE_PREFIX) and n.endswith(FREEZE_SUFFIX))
     ev["freeze"], ev["freeze_file"] = None, None
     for name in reversed(freezes):  # the newest freeze (names end with a sortable time)
@@ -97,7 +101,9 @@ def load_evidence(evidence_dir: str) -> dict:
             if not os.path.isdir(sdir):
                 continue
             raw = next((os.path.join(sdir, f) for f in RAW_FILES if os.path.isfile(os.path.join(sdir, f))), None)
+            acks = os.path.join(sdir, ACKS_JSONL)
             entry = {"result": get(f"{LOAD_DIR}/{name}/{RESULT_JSON}"), "raw": raw,
+                     "acks": acks if os.path.isfile(acks) else None,
                      "files": sorted(f for f in os.listdir(sdir) if os.path.isfile(os.path.join(sdir, f)))}
             if entry["result"] is not None or raw:
                 ev["load"][name] = entry
@@ -114,4 +120,17 @@ def present_files(ev: dict) -> dict:
     out["freeze"] = ev["freeze_file"]
     out["load"] = {n: e["files"] for n, e in ev["load"].items()}
     out["metrics"] = ev["metrics_files"]
+    return out
+
+
+def run_problems(ev: dict) -> list[dict]:
+    """The phases that failed or crashed during the run (run.json `problems`: {phase, error}); a
+    problem that is not in that shape is kept with its text, never dropped."""
+    run = ev.get("run") if isinstance(ev.get("run"), dict) else {}
+    out = []
+    for item in run.get("problems") or []:
+        if isinstance(item, dict):
+            out.append({"phase": clip(item.get("phase") or "a phase", 80), "error": clip(item.get("error") or "failed", 400)})
+        else:
+            out.append({"phase": "run", "error": clip(item, 400)})
     return out

@@ -14,10 +14,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
+from ansible_collections.examday.ops.plugins.module_utils._k6_samples import parse_iso
+from ansible_collections.examday.ops.plugins.module_utils._report import canary as cn
 from ansible_collections.examday.ops.plugins.module_utils._report.evidence import (
-    FAULTS_JSON, FREEZE_GLOB, INTEGRITY_JSON, LOAD_DIR, METRICS_JSON, RAW_JSON_GZ, RESULT_JSON,
+    ACKS_JSONL, CANARY_JSONL, FAULTS_JSON, FREEZE_GLOB, INTEGRITY_JSON, LOAD_DIR, METRICS_JSON, RAW_JSON_GZ,
+    RESULT_JSON, RUN_JSON, UX_JSON, run_problems,
 )
-from ansible_collections.examday.ops.plugins.module_utils._report.fmt import NOT_MEASURED, fmt_ms, fmt_n, fmt_pct, fmt_s
+from ansible_collections.examday.ops.plugins.module_utils._report.fmt import (
+    NOT_MEASURED, fmt_ms, fmt_n, fmt_pct, fmt_s, fmt_time,
+)
 from ansible_collections.examday.ops.plugins.module_utils._report.values import (
     as_dict, as_int, as_list, as_num, clip, count_of, norm_name, numeric_fields, rounded, scalar_sample,
 )
@@ -26,11 +31,13 @@ NOT_JUDGED = "not judged in this report"
 
 
 class GateInput(NamedTuple):
-    """What every gate function is given: the evidence, the load analysis and the thresholds."""
+    """What every gate function is given: the evidence, the load analysis, the thresholds, and what
+    the canary saw (per fault, and readiness that lied)."""
     ev: dict
     load: dict
     th: dict
     require_reconciliation: bool = True
+    seen: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -128,13 +135,32 @@ def _load_gate(gate: Gate, inp: GateInput, measure: Callable[[dict], tuple[float
 
 # -- the gates, in report order ------------------------------------------------------------------
 
+@hard_gate("run_complete", "every phase ran to its end", "problems",
+           rule="no phase of the run failed or crashed",
+           mitigation="Read each failed phase's error; fix it (or its input) and run again: the gates that lost their "
+                      "evidence cannot be judged until it runs.")
+def _run_complete(gate: Gate, inp: GateInput) -> dict:
+    ev = inp.ev
+    rule = gate.rule_text(inp.th)
+    if not isinstance(ev["run"], dict):
+        return gate.result(None, None, 0, rule, [RUN_JSON], _missing(ev, RUN_JSON))
+    problems = run_problems(ev)
+    if not problems:
+        return gate.result(True, 0, 0, rule, [RUN_JSON], "every phase ran to its end")
+    return gate.result(False, len(problems), 0, rule, [RUN_JSON],
+                       "; ".join(f"{p['phase']}: {p['error']}" for p in problems))
+
+
 @hard_gate("zero_data_loss", "zero data loss", "writes",
-           rule="0 acknowledged writes lost or changed; data-loss checks pass",
+           rule="0 acknowledged writes lost or changed (a stale overwrite counts: {stale_overwrite_fails}); data-loss "
+                "checks pass",
            mitigation="Find why acknowledged writes are missing (transactions committed after the 2xx, "
                       "retries on another replica); fix and rehearse again before the exam.")
 def _zero_data_loss(gate: Gate, inp: GateInput) -> dict:
     ev, th = inp.ev, inp.th
     rule, files = gate.rule_text(th), [INTEGRITY_JSON]
+    if as_dict(ev["metrics"]).get("traced"):
+        files.append(METRICS_JSON)
     integrity = ev["integrity"]
     if not isinstance(integrity, dict):
         return gate.result(None, None, 0, rule, files, _missing(ev, INTEGRITY_JSON))
@@ -162,25 +188,85 @@ def _zero_data_loss(gate: Gate, inp: GateInput) -> dict:
     if lost is None or mismatched is None:
         return gate.result(None, None, 0, rule, files,
                            f"no evidence: {INTEGRITY_JSON} does not count lost and mismatched writes")
-    value = lost + mismatched + sum(as_int(c.get("count")) or 0 for c in failed)
-    # duplicates also fail the reconciliation; they belong to "no corrupted sessions"
-    unexplained = recon.get("passed") is not True and not count_of(recon.get("duplicates"))
-    passed = lost == 0 and mismatched == 0 and not failed and not unexplained
+    stale = as_dict(recon.get("stale_overwrites"))
+    stale_n = count_of(stale) or 0
+    stale_fails = th["stale_overwrite_fails"]
+    value = lost + mismatched + (stale_n if stale_fails else 0) + sum(as_int(c.get("count")) or 0 for c in failed)
+    # duplicates also fail the reconciliation; they belong to "no corrupted sessions" and "idempotent submits"
+    unexplained = recon.get("passed") is not True and not count_of(recon.get("duplicates")) and not stale_n
+    passed = lost == 0 and mismatched == 0 and not (stale_n and stale_fails) and not failed and not unexplained
     parts = [f"{lost} of {int(acked)} acknowledged writes lost", f"{mismatched} stored with another value"]
+    if stale_n:
+        parts.append(f"{stale_n} overwritten by a stale write applied after the newer acknowledged one"
+                     + ("" if stale_fails else " (allowed by stale_overwrite_fails: false)"))
+        parts.extend(explain_stale(s_, inp) for s_ in as_list(stale.get("samples"))[:2])
+    superseded = count_of(recon.get("superseded")) or 0
+    if superseded:
+        parts.append(f"{superseded} replaced by a later write whose outcome the client did not know (the student's "
+                     "last action, fine)")
     if failed:
         parts.append("checks failed: " + ", ".join(_check_label(c) for c in failed))
     elif loss_checks:
         parts.append("checks passed: " + ", ".join(clip(c["name"], 60) for c in loss_checks))
     if unexplained and lost == 0 and mismatched == 0:
         parts.append("reconciliation did not pass")
-    samples = [scalar_sample(s) for s in as_list(as_dict(recon.get("lost")).get("samples"))[:3]]
+    samples = [scalar_sample(s_) for s_ in as_list(as_dict(recon.get("lost")).get("samples"))[:3]]
     if lost and samples:
         parts.append("lost e.g. " + json.dumps(samples, sort_keys=True))
+    msamples = [as_dict(m) for m in as_list(as_dict(recon.get("mismatched")).get("samples"))[:2]]
+    for m in msamples:
+        parts.append(f"{clip(m.get('kind'), 20)} {clip(m.get('session_id'), 40)}/{clip(m.get('question_id'), 40)}: "
+                     f"acknowledged {m.get('acknowledged')!r}, stored {m.get('stored')!r} "
+                     f"({clip(m.get('explanation') or 'unexplained', 40)})")
     return gate.result(passed, value, 0, rule, files, "; ".join(parts))
 
 
-@hard_gate("no_corrupted_sessions", "no corrupted sessions", "rows",
-           rule="every corruption check passes; 0 duplicate writes",
+def _window_of(inp: GateInput, when: float | None) -> str | None:
+    if when is None:
+        return None
+    for window in inp.load.get("windows") or []:
+        end = window.get("end")
+        if window["start"] <= when and (end is None or when <= end):
+            return window["label"]
+    return None
+
+
+def _traced_at(inp: GateInput, rid: str | None, where: str) -> float | None:
+    """When a request's record was logged (metrics' traced section), as the logs show it."""
+    traced = as_dict(as_dict(as_dict(inp.ev["metrics"]).get("traced")).get(rid)) if rid else {}
+    for item in as_list(traced.get(where)):
+        item = as_dict(item)
+        record = as_dict(item.get("record"))
+        stamp = parse_iso(record.get("ts") or record.get("time") or record.get("docker_ts") or item.get("ts"))
+        if stamp is not None:
+            return stamp
+    return None
+
+
+def explain_stale(finding: Any, inp: GateInput) -> str:
+    """One stale overwrite as a sentence: both requests, their times, the logs' times, the fault window."""
+    f = as_dict(finding)
+    stale, acked = as_dict(f.get("stale_write")), as_dict(f.get("acknowledged_write"))
+    logged = _traced_at(inp, stale.get("request_id"), "backend")
+    edge = _traced_at(inp, stale.get("request_id"), "edge")
+    sent = parse_iso(stale.get("sent_at"))
+    window = _window_of(inp, logged or sent)
+    text = (f"{clip(f.get('kind'), 20)} {clip(f.get('session_id'), 40)}/{clip(f.get('question_id'), 40)}: request "
+            f"{clip(stale.get('request_id'), 40)} sent {fmt_time(sent) if sent else '?'} "
+            f"({clip(stale.get('error') or 'no answer', 60)}) stored {f.get('stored')!r} after request "
+            f"{clip(acked.get('request_id'), 40)} sent {fmt_time(parse_iso(acked.get('sent_at'))) if acked.get('sent_at') else '?'} "
+            f"had been acknowledged with {f.get('acknowledged')!r}")
+    if logged is not None:
+        text += f"; the backend logged the stale request at {fmt_time(logged)}"
+    if edge is not None:
+        text += f", the edge at {fmt_time(edge)}"
+    if window:
+        text += f", during the fault {window}"
+    return text
+
+
+@hard_gate("no_corrupted_sessions", "no corrupted sessions", "sessions",
+           rule="every corruption check passes",
            mitigation="Fix the failing integrity checks at their cause (row locks or unique constraints "
                       "for submits, scoring on submit); repair the affected rows.")
 def _no_corrupted_sessions(gate: Gate, inp: GateInput) -> dict:
@@ -190,19 +276,77 @@ def _no_corrupted_sessions(gate: Gate, inp: GateInput) -> dict:
     if not isinstance(integrity, dict):
         return gate.result(None, None, 0, rule, files, _missing(ev, INTEGRITY_JSON))
     _loss, checks = _integrity_parts(ev, inp.th)
-    duplicates = count_of(as_dict(integrity.get("reconciliation")).get("duplicates"))
     if not checks:
         return gate.result(None, None, 0, rule, files, f"no evidence: {INTEGRITY_JSON} has no corruption checks")
-    failed = _failed_checks(checks)
-    value = sum(as_int(c.get("count")) or 0 for c in failed) + (duplicates or 0)
-    passed = not failed and not duplicates
+    failed = [c for c in checks if c.get("passed") is False]
+    unmeasured = [c for c in checks if c.get("passed") is None]
+    # Each check counts the sessions (or rows) it flags; one session may fail several checks, so the
+    # value is the largest single count, never a sum that counts a session twice.
+    value = max([as_int(c.get("count")) or 0 for c in failed] or [0])
     if failed:
         detail = "checks failed: " + ", ".join(_check_label(c) for c in failed)
     else:
-        detail = f"{len(checks)} checks passed"
-    if duplicates:
-        detail += f"; {duplicates} writes stored twice"
-    return gate.result(passed, value, 0, rule, files, detail)
+        detail = f"{len(checks) - len(unmeasured)} checks passed"
+    if unmeasured:
+        detail += "; not measured: " + ", ".join(
+            f"{clip(c['name'], 60)} ({clip(c.get('note') or 'no result', 120)})" for c in unmeasured)
+    return gate.result(not failed, value, 0, rule, files, detail)
+
+
+def _double_submits(ev: dict) -> tuple[int, int, list, list]:
+    """(pairs, sessions answered differently, samples, files) over every scenario's load evidence."""
+    pairs = differ = 0
+    samples, files = [], []
+    for name, entry in ev["load"].items():
+        result = as_dict(entry.get("result"))
+        ds = as_dict(result.get("double_submits"))
+        if ds:
+            pairs += as_int(ds.get("pairs")) or 0
+            differ += as_int(ds.get("differ")) or 0
+            samples += [scalar_sample(x) for x in as_list(ds.get("samples"))[:3]]
+            files.append(f"{LOAD_DIR}/{name}/{RESULT_JSON}")
+    return pairs, differ, samples, files
+
+
+@hard_gate("idempotent_submits", "idempotent submits", "sessions",
+           rule="every concurrent double submit answered the same, and no session has two submit events",
+           mitigation="Make the submit idempotent under concurrency (a row lock or a unique constraint on the submit "
+                      "event, the idempotency key stored with the first answer and replayed).")
+def _idempotent_submits(gate: Gate, inp: GateInput) -> dict:
+    ev = inp.ev
+    rule = gate.rule_text(inp.th)
+    pairs, differ, samples, files = _double_submits(ev)
+    integrity = as_dict(ev["integrity"])
+    dup_check = next((c for c in as_list(integrity.get("checks"))
+                      if isinstance(c, dict) and norm_name(c.get("name")) == "duplicate_submits"), None)
+    recon_dups = as_dict(as_dict(integrity.get("reconciliation")).get("duplicates"))
+    db_sessions = None
+    if dup_check is not None and dup_check.get("passed") is not None:
+        db_sessions = as_int(dup_check.get("count")) or 0
+        files.append(INTEGRITY_JSON)
+    if recon_dups:
+        sessions = as_int(recon_dups.get("sessions"))
+        if sessions is None:
+            sessions = as_int(recon_dups.get("count"))
+        db_sessions = max(db_sessions or 0, sessions or 0)
+        if INTEGRITY_JSON not in files:
+            files.append(INTEGRITY_JSON)
+    if not pairs and db_sessions is None:
+        return gate.result(None, None, 0, rule, files or [f"{LOAD_DIR}/submit/{RESULT_JSON}", INTEGRITY_JSON],
+                           "no evidence: no double submit was recorded by the load and the database checks did not run")
+    parts = []
+    if pairs:
+        parts.append(f"{differ} of {pairs} double submits answered differently")
+        if differ and samples:
+            parts.append("e.g. " + json.dumps(samples[:2], sort_keys=True))
+    else:
+        parts.append("no double submit was recorded by the load")
+    if db_sessions is not None:
+        parts.append(f"{db_sessions} sessions with more than one submit event")
+    else:
+        parts.append("database duplicate check not run")
+    value = max(differ, db_sessions or 0)
+    return gate.result(value == 0, value, 0, rule, files, "; ".join(parts))
 
 
 @hard_gate("latency_p95", "p95 latency outside fault windows", "ms",
@@ -237,6 +381,8 @@ def _fault_error_budget(gate: Gate, inp: GateInput) -> dict:
     faults = ev["faults"]
     if not isinstance(faults, list):
         return gate.result(None, None, limit, rule, files, _missing(ev, FAULTS_JSON))
+    if not faults and not as_list(as_dict(ev["run"]).get("faults_planned")):
+        return gate.result(True, 0, limit, rule, files, "no fault was planned (an empty fault schedule)")
     if not faults:
         return gate.result(None, None, limit, rule, files, f"no evidence: {FAULTS_JSON} lists no fault")
     if not load["merged"]:
@@ -259,40 +405,82 @@ def _fault_error_budget(gate: Gate, inp: GateInput) -> dict:
     return gate.result(passed, rounded(worst), limit, rule, files, "; ".join(parts))
 
 
+def fault_end(fault: dict) -> float | None:
+    """When a fault ended for students: an instant one (a restart) when it was done, a held one when it
+    was undone (older evidence: restored_at)."""
+    return parse_iso(fault.get("ended_at")) or parse_iso(fault.get("restored_at"))
+
+
+def what_students_saw(ev: dict, th: dict) -> dict:
+    """Per fault (in faults.json order) the canary's outage and recovery; readiness that lied."""
+    ticks = cn.read_ticks(ev.get("canary"))
+    faults = []
+    for fault in as_list(ev["faults"]):
+        fault = as_dict(fault)
+        start, end = parse_iso(fault.get("injected_at")), fault_end(fault)
+        if start is None or end is None or not ticks:
+            faults.append(None)
+            continue
+        faults.append(cn.fault_effect(ticks, start, end, th["recovery_seconds"]))
+    return {"ticks": ticks, "faults": faults, "lies": cn.readiness_lies(ticks), "summary": cn.summary(ticks)}
+
+
 @hard_gate("recovery", "recovery within budget", "s",
-           rule="every fault restored and healthy again within {recovery_seconds:g} s",
-           mitigation="Shorten recovery (health checks, restart policies, start order); document the manual steps.")
+           rule="every fault undone; students (the canary) back within {recovery_seconds:g} s of its end, and "
+                "interrupted at most {outage_seconds:g} s (a fault may allow less)",
+           mitigation="Shorten recovery (health checks, restart policies, start order, retries on idempotent calls, "
+                      "fail-open dependencies); document the manual steps.")
 def _recovery(gate: Gate, inp: GateInput) -> dict:
-    ev = inp.ev
-    budget = inp.th["recovery_seconds"]
-    rule, files = gate.rule_text(inp.th), [FAULTS_JSON]
+    ev, th = inp.ev, inp.th
+    budget = th["recovery_seconds"]
+    rule, files = gate.rule_text(th), [FAULTS_JSON, CANARY_JSONL]
     faults = ev["faults"]
     if not isinstance(faults, list):
         return gate.result(None, None, budget, rule, files, _missing(ev, FAULTS_JSON))
-    if not faults:
-        return gate.result(None, None, budget, rule, files, f"no evidence: {FAULTS_JSON} lists no fault")
+    planned = [clip(n, 80) for n in as_list(as_dict(ev["run"]).get("faults_planned")) if isinstance(n, str)]
+    if not faults and not planned:
+        return gate.result(True, 0, budget, rule, files, "no fault was planned (an empty fault schedule)")
+    if not ev.get("canary"):
+        return gate.result(None, None, budget, rule, files,
+                           _missing(ev, CANARY_JSONL) + ": what students saw during the faults was not measured")
+    seen = (inp.seen or {}).get("faults") or []
     parts, worst, failed, unmeasured = [], None, False, False
     for i, fault in enumerate(faults):
         fault = as_dict(fault)
         name = clip(fault.get("name") or f"fault {i + 1}", 80)
-        seconds = as_num(fault.get("recovery_seconds"))
-        if seconds is not None:
-            worst = seconds if worst is None else max(worst, seconds)
+        effect = seen[i] if i < len(seen) else None
+        if fault.get("error"):
+            failed = True
+            parts.append(f"{name}: the fault failed ({clip(fault['error'], 160)})")
+            continue
         if fault.get("restored") is not True:
             failed = True
-            parts.append(f"{name}: not restored")
-        elif fault.get("recovered") is None and seconds is None:
-            unmeasured = True  # the fault module had no health probe
-            parts.append(f"{name}: recovery not measured")
-        elif fault.get("recovered") is not True or seconds is None:
+            parts.append(f"{name}: not undone")
+            continue
+        if not effect or not effect["measured"]:
+            unmeasured = True
+            parts.append(f"{name}: the canary has no tick during it")
+            continue
+        max_outage = as_num(fault.get("max_outage_s"))
+        max_outage = th["outage_seconds"] if max_outage is None else max_outage
+        recovery, outage = effect["recovery_s"], effect["outage_s"]
+        if recovery is not None:
+            worst = recovery if worst is None else max(worst, recovery)
+        text = (f"{name}: outage {fmt_s(outage) if outage is not None else 'not over'}, back "
+                f"{fmt_s(recovery) if recovery is not None else 'never'} after its end")
+        if recovery is None or recovery > budget:
             failed = True
-            parts.append(f"{name}: not healthy again")
-        elif seconds > budget:
+            text += f" (budget {budget:g} s)"
+        if outage is None or outage > max_outage:
             failed = True
-            parts.append(f"{name}: healthy again after {fmt_s(seconds)}")
-        else:
-            parts.append(f"{name}: {fmt_s(seconds)}")
-    planned = [clip(n, 80) for n in as_list(as_dict(ev["run"]).get("faults_planned")) if isinstance(n, str)]
+            text += f" (at most {max_outage:g} s allowed)"
+        if effect.get("first_failure"):
+            ff = effect["first_failure"]
+            text += f"; first failure {clip(ff.get('step'), 30)} {clip(ff.get('error') or ff.get('status'), 80)}"
+        platform_said = as_num(fault.get("recovery_seconds"))
+        if platform_said is not None:
+            text += f"; the platform said ready after {fmt_s(platform_said)}"
+        parts.append(text)
     recorded = {clip(as_dict(f).get("name"), 80) for f in faults}
     for name in planned:
         if name not in recorded:  # the fault's task failed: its result never reached faults.json
@@ -302,6 +490,34 @@ def _recovery(gate: Gate, inp: GateInput) -> dict:
     detail = "; ".join(parts)
     return gate.result(passed, rounded(worst), budget, rule, files,
                        detail if passed is not None else "no evidence: " + detail)
+
+
+@hard_gate("readiness_truth", "readiness tells the truth", "s",
+           rule="readiness never said ok for more than {readiness_lie_seconds:g} s while students failed",
+           mitigation="Make readiness check what students need (the database, Redis where it is not fail-open, the "
+                      "pool) and answer a failing status, so the edge and the operators stop trusting a broken backend.")
+def _readiness_truth(gate: Gate, inp: GateInput) -> dict:
+    ev, th = inp.ev, inp.th
+    limit = th["readiness_lie_seconds"]
+    rule, files = gate.rule_text(th), [CANARY_JSONL]
+    if not ev.get("canary"):
+        return gate.result(None, None, limit, rule, files, _missing(ev, CANARY_JSONL))
+    seen = inp.seen or {}
+    lies = seen.get("lies") or []
+    summary = seen.get("summary") or {}
+    if not lies:
+        return gate.result(True, 0, limit, rule, files,
+                           f"readiness said ok in no tick in which the canary failed on the server side "
+                           f"({fmt_n(summary.get('ticks'))} ticks, {fmt_n(summary.get('failures'))} failed)")
+    worst = max(e["seconds"] or 0 for e in lies)
+    parts = []
+    for e in sorted(lies, key=lambda x: -(x["seconds"] or 0))[:3]:
+        sample = e["samples"][0] if e["samples"] else {}
+        parts.append(f"{fmt_time(e['start'])} to {fmt_time(e['end'])} ({fmt_s(e['seconds'])}, {e['ticks']} ticks): "
+                     f"the canary's {clip(sample.get('step'), 30)} failed ({clip(sample.get('error'), 80)}, request "
+                     f"{clip(sample.get('request_id'), 40)}) while readiness said {clip(sample.get('ready_detail'), 40)}")
+    return gate.result(worst <= limit, rounded(worst), limit, rule, files,
+                       f"{len(lies)} times readiness said ok while students failed; " + "; ".join(parts))
 
 
 @hard_gate("audit_logs", "logs sufficient for audit", "%",
@@ -354,6 +570,32 @@ def _exam_mode(gate: Gate, inp: GateInput) -> dict:
     return gate.result(verified, verified, True, rule, files, detail)
 
 
+@hard_gate("user_experience", "user experience", "checks",
+           rule="resume, timer, token refresh, logout and double submit behave for a student (not measured where the "
+                "platform has no such call)",
+           mitigation="Fix the failing step for students (the check names it), then run the user-experience flow again.")
+def _user_experience(gate: Gate, inp: GateInput) -> dict:
+    ev = inp.ev
+    rule, files = gate.rule_text(inp.th), [UX_JSON]
+    ux = ev["ux"]
+    if not isinstance(ux, dict):
+        return gate.result(None, None, 0, rule, files, _missing(ev, UX_JSON))
+    checks = {k: as_dict(v) for k, v in as_dict(ux.get("checks")).items()}
+    if not checks:
+        return gate.result(None, None, 0, rule, files,
+                           f"no evidence: the flow did not reach the checks ({clip(ux.get('msg') or 'no message', 200)})")
+    failed = {k: v for k, v in checks.items() if v.get("passed") is False}
+    unmeasured = {k: v for k, v in checks.items() if v.get("passed") is None}
+    parts = [f"{clip(k, 40)}: {clip(v.get('detail'), 160)}" for k, v in failed.items()]
+    parts += [f"{clip(k, 40)} {clip(v.get('detail'), 120)}" for k, v in unmeasured.items()]
+    passed_n = sum(1 for v in checks.values() if v.get("passed") is True)
+    detail = f"{passed_n} of {len(checks)} checks passed" + ("; " + "; ".join(parts) if parts else "")
+    if ux.get("failed") and not failed:
+        failed = {"flow": {}}
+        detail += f"; the flow failed: {clip(ux.get('msg'), 200)}"
+    return gate.result(not failed, len(failed), 0, rule, files, detail)
+
+
 @hard_gate("db_pool", "DB pool below limit", "%",
            rule="peak connections < {db_pool_pct:g} % of the app pool and of max_connections",
            mitigation="Raise max_connections or lower per-process pools; check for connection leaks.")
@@ -401,7 +643,7 @@ def evaluate_gates(ev: dict, load: dict, th: dict, only: list[str] | None = None
     unknown = sorted(set(only or []) - set(GATE_IDS))
     if unknown:
         raise OpsError(f"unknown gate {unknown[0]!r}; the gates are {', '.join(GATE_IDS)}.")
-    inp = GateInput(ev, load, th, require_reconciliation)
+    inp = GateInput(ev, load, th, require_reconciliation, what_students_saw(ev, th))
     return [g.evaluate(g, inp) for g in GATE_REGISTRY if not only or g.id in only]
 
 

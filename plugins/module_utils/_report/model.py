@@ -10,9 +10,13 @@ from typing import Any
 
 from ansible_collections.examday.ops.plugins.module_utils._common import json_safe
 from ansible_collections.examday.ops.plugins.module_utils._k6_samples import parse_iso
-from ansible_collections.examday.ops.plugins.module_utils._report.evidence import present_files
+from ansible_collections.examday.ops.plugins.module_utils._evidence.names import UX_CHECKS, UX_TITLES
+from ansible_collections.examday.ops.plugins.module_utils._report import canary as cn
+from ansible_collections.examday.ops.plugins.module_utils._report.evidence import present_files, run_problems
 from ansible_collections.examday.ops.plugins.module_utils._report.fmt import NOT_MEASURED, fmt_time
-from ansible_collections.examday.ops.plugins.module_utils._report.gates import gate_by_id, verdict
+from ansible_collections.examday.ops.plugins.module_utils._report.gates import (
+    _double_submits, fault_end, gate_by_id, verdict,
+)
 from ansible_collections.examday.ops.plugins.module_utils._report.values import (
     as_dict, as_int, as_list, as_num, clip, count_of, norm_name, numeric_fields, rounded, scalar_sample,
 )
@@ -20,8 +24,10 @@ from ansible_collections.examday.ops.plugins.module_utils._report.values import 
 DEFAULT_TITLE = "Exam-Day Rehearsal Report"
 
 
-def build_report(ev: dict, load: dict, gates: list[dict], th: dict, meta: dict) -> dict:
-    """The report's whole content (the JSON file); Markdown, JUnit and HTML are renderings of it."""
+def build_report(ev: dict, load: dict, gates: list[dict], th: dict, meta: dict, seen: dict | None = None) -> dict:
+    """The report's whole content (the JSON file); Markdown, JUnit and HTML are renderings of it.
+    `seen` is what the canary saw (gates.what_students_saw)."""
+    seen = seen or {"ticks": [], "faults": [], "lies": [], "summary": {"ticks": 0}}
     run = as_dict(ev["run"])
     started = parse_iso(run.get("started_at")) or load.get("first_ts")
     finished = parse_iso(run.get("finished_at")) or load.get("last_ts")
@@ -42,10 +48,13 @@ def build_report(ev: dict, load: dict, gates: list[dict], th: dict, meta: dict) 
         "gates": gates,
         "failed_gates": [g["name"] for g in gates if g["passed"] is not True],
         "thresholds": th,
+        "problems": run_problems(ev),
         "evidence_problems": dict(ev["problems"]),
+        "canary": {"summary": seen["summary"], "lies": seen["lies"], "timeline": cn.timeline(seen["ticks"])},
+        "idempotency": _idempotency(ev),
         "freeze": _freeze_section(ev),
         "load": {"scenarios": scenarios, "overall": load["merged"], "windows": load["windows"]},
-        "faults": _fault_section(ev, load, th) if isinstance(ev["faults"], list) else None,
+        "faults": _fault_section(ev, load, th, seen["faults"]) if isinstance(ev["faults"], list) else None,
         "integrity": _integrity_section(ev, th),
         "metrics": _metrics_section(ev),
         "ux": _ux_section(ev),
@@ -95,7 +104,12 @@ def _freeze_section(ev: dict) -> dict | None:
     }
 
 
-def _fault_section(ev: dict, load: dict, th: dict) -> list[dict]:
+def _idempotency(ev: dict) -> dict:
+    pairs, differ, samples, _files = _double_submits(ev)
+    return {"pairs": pairs, "differ": differ, "samples": samples[:5]}
+
+
+def _fault_section(ev: dict, load: dict, th: dict, seen: list) -> list[dict]:
     faults = as_list(ev["faults"])
     windows = iter(as_list(as_dict(load.get("merged")).get("windows")))  # one per fault with an injected_at
     out = []
@@ -109,8 +123,22 @@ def _fault_section(ev: dict, load: dict, th: dict) -> list[dict]:
             states[when] = {clip(k, 80): {"state": clip(as_dict(v).get("state") or as_dict(v).get("status") or "", 20) or None,
                                           "health": clip(as_dict(v).get("health") or "", 20) or None}
                             for k, v in as_dict(fault.get(when)).items()}
+        effect = seen[i] if i < len(seen) and seen[i] else None
+        ended, applied = fault_end(fault), parse_iso(fault.get("applied_at"))
+        max_outage = as_num(fault.get("max_outage_s"))
+        canary = None
+        if effect and effect["measured"]:
+            canary = {"outage_s": effect["outage_s"], "recovery_s": effect["recovery_s"],
+                      "failures": effect["failures"], "first_failure": effect["first_failure"]}
         out.append({
             "name": clip(fault.get("name") or f"fault {i + 1}", 80),
+            "canary": canary,
+            "max_outage_s": max_outage if max_outage is not None else th["outage_seconds"],
+            "ended_at": fmt_time(ended) if ended is not None else None,
+            "restart_s": rounded(applied - start) if fault.get("instant") and applied is not None and start is not None
+            else None,
+            "drill": fault.get("drill") is True,
+            "error": clip(fault["error"], 300) if isinstance(fault.get("error"), str) else None,
             "fault": clip(fault.get("fault"), 40) if fault.get("fault") else None,
             "targets": [clip(t, 80) for t in as_list(fault.get("targets")) if isinstance(t, str)],
             "injected_at": fault.get("injected_at") if start is not None else None,
@@ -121,8 +149,10 @@ def _fault_section(ev: dict, load: dict, th: dict) -> list[dict]:
             "recovered": fault.get("recovered") if isinstance(fault.get("recovered"), bool) else None,
             "recovery_seconds": rounded(seconds),
             "recovery_detail": clip(fault["recovery_detail"], 200) if isinstance(fault.get("recovery_detail"), str) else None,
-            "within_budget": (seconds is not None and seconds <= th["recovery_seconds"]
-                              and fault.get("recovered") is True) if fault.get("recovered") is not None else None,
+            "within_budget": (canary["recovery_s"] is not None and canary["recovery_s"] <= th["recovery_seconds"]
+                              and canary["outage_s"] is not None
+                              and canary["outage_s"] <= (max_outage if max_outage is not None else th["outage_seconds"]))
+            if canary else None,
             "window": window,
             "window_within_budget": (window["error_rate_pct"] <= th["fault_error_budget_pct"])
             if window and window.get("requests") else None,
@@ -147,12 +177,25 @@ def _integrity_section(ev: dict, th: dict) -> dict | None:
         "passed": recon.get("passed") if isinstance(recon.get("passed"), bool) else None,
         "acknowledged": numeric_fields(recon.get("acknowledged")),
     }
-    for part in ("lost", "mismatched", "duplicates", "unexpected"):
+    reconciliation["unknown_writes"] = numeric_fields(recon.get("unknown_writes"))
+    reconciliation["unknown_outcome"] = numeric_fields(recon.get("unknown_outcome"))
+    for part in ("lost", "mismatched", "stale_overwrites", "superseded", "duplicates", "unexpected"):
         reconciliation[part] = {"count": count_of(recon.get(part)),
-                                "samples": [scalar_sample(s) for s in as_list(as_dict(recon.get(part)).get("samples"))[:5]]}
+                                "samples": [_finding(s) for s in as_list(as_dict(recon.get(part)).get("samples"))[:5]]}
     return {"passed": integrity.get("passed") if isinstance(integrity.get("passed"), bool) else None,
             "checks": checks, "statistics": numeric_fields(integrity.get("statistics")),
             "reconciliation": reconciliation}
+
+
+def _finding(sample: Any) -> dict:
+    """A reconciliation finding's scalars, and the requests it names (request ids and times only)."""
+    out = scalar_sample(sample)
+    for key in ("write", "acknowledged_write", "stale_write", "older_write", "by"):
+        part = as_dict(as_dict(sample).get(key))
+        if part:
+            out[key] = {k: clip(part.get(k), 120) for k in ("request_id", "sent_at", "ts", "status", "error")
+                        if part.get(k) is not None}
+    return out
 
 
 def _metrics_section(ev: dict) -> dict | None:
@@ -190,12 +233,18 @@ def _ux_section(ev: dict) -> dict | None:
         return None
     steps = [{"step": clip(s.get("step"), 40), "status": as_int(s.get("status")), "ms": rounded(s.get("ms"))}
              for s in as_list(ux.get("steps")) if isinstance(s, dict) and s.get("step")]
+    checks = {}
+    for name in UX_CHECKS:
+        value = as_dict(ux.get("checks")).get(name)
+        if isinstance(value, bool):  # evidence of an older collection
+            value = {"passed": value, "detail": ""}
+        value = as_dict(value)
+        if value:
+            checks[name] = {"passed": value.get("passed") if isinstance(value.get("passed"), bool) else None,
+                            "detail": clip(value.get("detail") or "", 200), "title": UX_TITLES[name]}
     passed = ux.get("passed")
     if not isinstance(passed, bool):
-        passed = (not ux.get("failed")) if isinstance(ux.get("failed"), bool) else None
-    checks = {clip(k, 60): v for k, v in as_dict(ux.get("checks")).items() if isinstance(v, bool)}
-    if passed is None and checks:
-        passed = all(checks.values())
+        passed = None if not checks else (not ux.get("failed") and all(c["passed"] is not False for c in checks.values()))
     return {"passed": passed, "checks": checks, "steps": steps,
             "msg": clip(ux["msg"], 300) if isinstance(ux.get("msg"), str) else None}
 
