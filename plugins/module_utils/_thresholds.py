@@ -15,23 +15,30 @@ DATA_LOSS_CHECKS = ["orphaned_answers", "orphan_answers", "missing_answers", "lo
 
 # key -> (default, kind, description); kinds: ms, pct, s, count, bool, list, pair
 SPEC: dict = {
-    "p95_ms": (500.0, "ms", "p95 latency outside fault windows, and k6's http_req_duration p(95)"),
-    "p99_ms": (1000.0, "ms", "k6's http_req_duration p(99)"),
-    "error_rate_pct": (1.0, "pct", "5xx and failed requests outside fault windows, and k6's http_req_failed"),
-    "checks_pass_pct": (99.0, "pct", "k6 checks that must pass in the exam scenarios"),
-    "fault_error_budget_pct": (20.0, "pct", "errors allowed inside each fault window"),
-    "recovery_seconds": (30.0, "s", "from a fault's end to the canary student's first complete success"),
-    "outage_seconds": (60.0, "s", "longest outage the canary student may see during a fault (a fault may set "
+    "p95_ms": (500.0, "ms", "Limit (ms) of the p95 latency outside fault windows in every scenario, and k6's "
+                            "http_req_duration p(95)"),
+    "p99_ms": (1000.0, "ms", "Limit (ms) of k6's http_req_duration p(99)"),
+    "error_rate_pct": (1.0, "pct", "Limit (%) of failed requests outside fault windows in every scenario, and k6's "
+                                   "http_req_failed"),
+    "checks_pass_pct": (99.0, "pct", "Least share (%) of k6 checks that pass in the exam scenarios"),
+    "fault_error_budget_pct": (20.0, "pct", "Most failed requests (%) allowed inside each fault window"),
+    "recovery_seconds": (30.0, "s", "Most seconds from a fault's end to the canary student's first complete "
+                                    "success"),
+    "outage_seconds": (60.0, "s", "Longest outage (s) the canary student may see during a fault (a fault may set "
                                   "its own max_outage_s)"),
-    "readiness_lie_seconds": (5.0, "s", "longest time readiness may say ok while the canary student fails"),
-    "db_pool_pct": (80.0, "pct", "peak DB connections against the backends' pool capacity and max_connections"),
-    "traceability_min_pct": (100.0, "pct", "edge request ids found in the backend logs"),
-    "regression_pct": (20.0, "pct", "worsening against the previous rehearsal flagged as a regression"),
-    "stale_overwrite_fails": (True, "bool", "a stale write applied after a newer acknowledged one fails zero "
+    "readiness_lie_seconds": (5.0, "s", "Longest time (s) readiness may say ok while the canary student fails on "
+                                        "the server side"),
+    "db_pool_pct": (80.0, "pct", "Limit (%) of peak DB connections against the backends' pool capacity and "
+                                 "max_connections"),
+    "traceability_min_pct": (100.0, "pct", "Least share (%) of sampled request ids found in the logs"),
+    "regression_pct": (20.0, "pct", "Worsening (%) against the previous rehearsal flagged as a regression"),
+    "stale_overwrite_fails": (True, "bool", "Whether a stale write applied after a newer acknowledged one fails zero "
                                             "data loss (the student's last acknowledged answer is not stored)"),
-    "slow_sql_ms": ([100.0, 300.0], "pair", "slow SQL (warn, error) in the backend logs"),
-    "slow_request_ms": ([500.0, 1500.0], "pair", "slow requests (warn, error) in the backend logs"),
-    "data_loss_checks": (DATA_LOSS_CHECKS, "list", "integrity checks that count towards zero data loss"),
+    "slow_sql_ms": ([100.0, 300.0], "pair", "Slow SQL in the backend logs, [warn, error] in ms"),
+    "slow_request_ms": ([500.0, 1500.0], "pair", "Slow requests in the backend logs, [warn, error] in ms"),
+    "data_loss_checks": (DATA_LOSS_CHECKS, "list", "Integrity checks that count towards zero data loss (the others "
+                                                   "towards no corrupted sessions), compared in lower case with "
+                                                   "non-alphanumerics as _"),
 }
 DEFAULTS = {key: value[0] for key, value in SPEC.items()}
 
@@ -86,6 +93,21 @@ def resolve(given: dict | None) -> dict:
                 raise OpsError(f"Threshold {key} must be above 0.")
             out[key] = number
     return out
+
+
+_ARG_TYPES = {"bool": {"type": "bool"}, "list": {"type": "list", "elements": "str"},
+              "pair": {"type": "list", "elements": "float"}}
+
+
+def threshold_argument_spec() -> dict:
+    """The modules' `thresholds` option (the inventory's examday_thresholds), built from SPEC; its
+    documentation (plugins/doc_fragments/thresholds.py) is generated from the same SPEC."""
+    options = {}
+    for key, (default, kind, _text) in SPEC.items():
+        option = dict(_ARG_TYPES.get(kind, {"type": "float"}))
+        option["default"] = list(default) if isinstance(default, list) else default
+        options[key] = option
+    return {"thresholds": {"type": "dict", "default": {}, "options": options}}
 
 
 def _fmt(number: float) -> str:

@@ -36,6 +36,7 @@ extends_documentation_fragment:
   - examday.ops.platform_api
   - examday.ops.platform
   - examday.ops.db
+  - examday.ops.thresholds
 options:
   action:
     description:
@@ -93,14 +94,6 @@ options:
       graceful_stop:
         description: How long running iterations may finish after the end (k6 C(gracefulStop)). Default C(10s).
         type: raw
-  thresholds:
-    description:
-      - The thresholds (the inventory's C(examday_thresholds), the same the report's gates use); k6's thresholds
-        are derived from them (C(http_req_duration) C(p(95)) and C(p(99)), C(http_req_failed), and for exam
-        scenarios C(checks), C(examday_double_submit_same) and C(examday_refresh_continued)).
-      - Keys and defaults are in docs/report.md (C(p95_ms=500), C(p99_ms=1000), C(error_rate_pct=1), ...).
-    type: dict
-    default: {}
   k6_thresholds:
     description:
       - Extra k6 thresholds, metric (optionally with C({tag:value})) to a list of expressions or of
@@ -374,7 +367,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.examday.ops.plugins.module_utils import _db
+from ansible_collections.examday.ops.plugins.module_utils import _db, _thresholds
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
 from ansible_collections.examday.ops.plugins.module_utils._load.manager import LoadManager
 from ansible_collections.examday.ops.plugins.module_utils._platform.api import api_argument_spec, urllib_transport
@@ -386,6 +379,7 @@ def argument_spec() -> dict:
     spec = api_argument_spec()
     spec.update(platform_argument_spec())
     spec.update(_db.db_argument_spec())
+    spec.update(_thresholds.threshold_argument_spec())
     spec.update(
         action={"type": "str", "default": "run", "choices": ["run", "provision", "retire"]},
         scenario={"type": "str"},
@@ -395,7 +389,6 @@ def argument_spec() -> dict:
             "vus": {"type": "int"}, "duration": {"type": "raw"}, "rate": {"type": "float"},
             "ramp_up": {"type": "raw"}, "ramp_down": {"type": "raw"}, "max_vus": {"type": "int"},
             "think_time": {"type": "float"}, "pace": {"type": "float"}, "graceful_stop": {"type": "raw"}}},
-        thresholds={"type": "dict", "default": {}},
         k6_thresholds={"type": "dict", "default": {}},
         fail_on_thresholds={"type": "bool", "default": False},
         script={"type": "path"},

@@ -30,6 +30,7 @@ author: examday.ops developers (@examday)
 extends_documentation_fragment:
   - examday.ops.db
   - examday.ops.platform
+  - examday.ops.thresholds
 options:
   action:
     description: C(sample) during the load, C(capture) after it.
@@ -59,10 +60,6 @@ options:
     type: list
     elements: str
     default: []
-  thresholds:
-    description: The thresholds (C(examday_thresholds)); C(slow_sql_ms) and C(slow_request_ms) are read here.
-    type: dict
-    default: {}
   redis:
     description: Redis whose INFO to capture; nothing is captured when neither I(host) nor I(container) is set.
     type: dict
@@ -263,7 +260,6 @@ def argument_spec() -> dict:
         compose_project={"type": "str", "default": "exam_platform"},
         captures_off={"type": "list", "elements": "str", "default": []},
         trace_request_ids={"type": "list", "elements": "str", "default": []},
-        thresholds={"type": "dict", "default": {}},
         redis={"type": "dict", "default": {}, "options": {
             "host": {"type": "str"},
             "port": {"type": "int", "default": 6379},
@@ -287,6 +283,7 @@ def argument_spec() -> dict:
     )
     spec.update(_db.db_argument_spec())
     spec.update(platform_argument_spec())
+    spec.update(_thresholds.threshold_argument_spec())
     return spec
 
 

@@ -18,11 +18,7 @@ description:
 author: examday.ops developers (@examday)
 extends_documentation_fragment:
   - examday.ops.platform
-options:
-  thresholds:
-    description: The thresholds to validate (C(examday_thresholds); keys and defaults in docs/report.md).
-    type: dict
-    default: {}
+  - examday.ops.thresholds
 attributes:
   check_mode:
     description: Validates only, so it runs the same in check mode.
@@ -69,7 +65,7 @@ from ansible_collections.examday.ops.plugins.module_utils._platform.spec import 
 
 def main() -> None:
     spec = platform_argument_spec()
-    spec.update(thresholds={"type": "dict", "default": {}})
+    spec.update(_thresholds.threshold_argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     try:
         platform = resolve(module.params["platform"])

@@ -14,55 +14,24 @@ description:
     same content for machines), C(report.xml) (JUnit, one test case per hard gate, suite
     C(examday.rehearsal)) and C(report.html) (self-contained, inline SVG charts) into that directory,
     each with mode 0600.
-  - "Hard gates: zero data loss, no corrupted sessions, p95 latency and error rate outside the fault
-    windows, the error budget inside them, recovery within a budget, request-id traceability (logs
-    sufficient for audit), EXAM_MODE verified by effect, DB pool usage. See C(docs/report.md)."
+  - "Hard gates: every phase ran to its end (C(run.json) problems), zero data loss (stale overwrites included),
+    no corrupted sessions, idempotent submits (double submits answered the same, one submit event), p95 latency
+    and error rate outside the fault windows, the error budget inside them, recovery as students saw it (the
+    canary's outage and recovery per fault), readiness telling the truth, request-id traceability (logs sufficient
+    for audit), EXAM_MODE verified by effect, user experience (the student flow's checks), DB pool usage. See
+    C(docs/report.md)."
   - A gate without its evidence file has C(passed=null) and counts as failed (NO-GO); it is never a
     silent pass.
   - Does not fail on a NO-GO verdict (the playbook decides); fails only on bad input.
   - Runs where the evidence is, normally the controller (C(delegate_to=localhost)).
 author: examday.ops developers (@examday)
+extends_documentation_fragment:
+  - examday.ops.thresholds
 options:
   evidence_dir:
     description: The evidence directory to read; the report files are written into it.
     type: path
     required: true
-  thresholds:
-    description: Limits of the hard gates (usually from inventory). Unset keys keep their defaults.
-    type: dict
-    default: {}
-    suboptions:
-      p95_ms:
-        description: p95 latency outside the fault windows must be below this, in every scenario (ms).
-        type: float
-        default: 500
-      error_rate_pct:
-        description: Failed requests outside the fault windows must be below this percentage, in every scenario.
-        type: float
-        default: 1.0
-      fault_error_budget_pct:
-        description: Failed requests inside each fault window must be at most this percentage.
-        type: float
-        default: 20.0
-      recovery_seconds:
-        description: Every fault must be healthy again within this many seconds after it is undone.
-        type: float
-        default: 30
-      db_pool_pct:
-        description: Peak database connections must stay below this percentage of the app pool and of max_connections.
-        type: float
-        default: 80
-      traceability_min_pct:
-        description: At least this percentage of sampled request ids must be found in the logs.
-        type: float
-        default: 100
-      data_loss_checks:
-        description:
-          - Integrity check names that count towards the zero-data-loss gate; every other check
-            counts towards no corrupted sessions. Compared in lower case with non-alphanumerics as C(_).
-        type: list
-        elements: str
-        default: [orphaned_answers, orphan_answers, missing_answers, lost_answers]
   title:
     description: The report's title.
     type: str
@@ -78,11 +47,11 @@ options:
     type: str
   gates:
     description:
-      - The gates that decide GO/NO-GO, by id (default all nine). A post-exam report, with no load and no faults,
-        uses C(zero_data_loss), C(no_corrupted_sessions), C(audit_logs) and C(db_pool).
+      - The gates that decide GO/NO-GO, by id (default all of them). A post-exam report, with no load and no faults,
+        uses C(run_complete), C(zero_data_loss), C(no_corrupted_sessions), C(audit_logs) and C(db_pool).
     type: list
     elements: str
-    choices: [zero_data_loss, no_corrupted_sessions, latency_p95, error_rate, fault_error_budget, recovery, audit_logs, exam_mode, db_pool]
+    choices: [run_complete, zero_data_loss, no_corrupted_sessions, idempotent_submits, latency_p95, error_rate, fault_error_budget, recovery, readiness_truth, audit_logs, exam_mode, user_experience, db_pool]
   require_reconciliation:
     description:
       - The zero-data-loss gate needs acknowledged writes reconciled (a rehearsal's load recorded them). With C(false)
@@ -170,22 +139,14 @@ from ansible_collections.examday.ops.plugins.module_utils._report.gates import G
 from ansible_collections.examday.ops.plugins.module_utils._report.model import DEFAULT_TITLE
 from ansible_collections.examday.ops.plugins.module_utils._report.render_md import HAS_JINJA2, JINJA2_IMPORT_ERROR
 from ansible_collections.examday.ops.plugins.module_utils._report.runner import run
-from ansible_collections.examday.ops.plugins.module_utils._report.thresholds import DATA_LOSS_CHECKS
+from ansible_collections.examday.ops.plugins.module_utils._thresholds import threshold_argument_spec
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
+            **threshold_argument_spec(),
             "evidence_dir": {"type": "path", "required": True},
-            "thresholds": {"type": "dict", "default": {}, "options": {
-                "p95_ms": {"type": "float", "default": 500.0},
-                "error_rate_pct": {"type": "float", "default": 1.0},
-                "fault_error_budget_pct": {"type": "float", "default": 20.0},
-                "recovery_seconds": {"type": "float", "default": 30.0},
-                "db_pool_pct": {"type": "float", "default": 80.0},
-                "traceability_min_pct": {"type": "float", "default": 100.0},
-                "data_loss_checks": {"type": "list", "elements": "str", "default": list(DATA_LOSS_CHECKS)},
-            }},
             "title": {"type": "str", "default": DEFAULT_TITLE},
             "environment": {"type": "str"},
             "api_url": {"type": "str"},

@@ -5,6 +5,7 @@ one fault window during which the server was degraded (slower, every 8th request
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import pytest
 
 from ansible_collections.examday.ops.plugins.module_utils import _report as rp
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
+from ansible_collections.examday.ops.plugins.module_utils._evidence.names import UX_CHECKS
 
 K6 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "k6")
 GATE_NAMES = [name for _gid, name in rp.GATES]
@@ -24,6 +26,33 @@ GATE_NAMES = [name for _gid, name in rp.GATES]
 def k6_fault():
     with open(os.path.join(K6, "faults.json"), encoding="utf-8") as fh:
         return json.load(fh)[0]
+
+
+def tick(t: float, ok: bool = True, ready_ok: bool = True, **failure) -> dict:
+    """One canary tick as the canary module writes it (_evidence.names.CANARY_KEYS)."""
+    start = datetime.datetime.fromtimestamp(t, datetime.timezone.utc)
+    end = start + datetime.timedelta(seconds=0.04)
+    row = {"start": start.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+           "end": end.isoformat(timespec="milliseconds").replace("+00:00", "Z"), "ok": ok, "step": None,
+           "status": None, "code": None, "error": None, "ready_ok": ready_ok,
+           "ready_detail": "ok" if ready_ok else "HTTP 503", "request_id": f"canary-{t:.1f}"}
+    row.update(failure)
+    return row
+
+
+def canary_ticks(failing: tuple = (), lying: tuple = ()) -> list[dict]:
+    """Every 0.5 s from 22:15:25 to 22:15:40 (the k6 fixture's fault is 22:15:30-22:15:31.5); the ticks
+    at the offsets in `failing` fail with a 503 on `answer`, and readiness says ok in those of `lying`."""
+    base = datetime.datetime(2026, 11, 21, 22, 15, 25, tzinfo=datetime.timezone.utc).timestamp()
+    out = []
+    for i in range(31):
+        offset = i * 0.5
+        if offset in failing:
+            out.append(tick(base + offset, ok=False, ready_ok=offset in lying, step="answer", status=503,
+                            error="HTTP 503"))
+        else:
+            out.append(tick(base + offset))
+    return out
 
 
 def healthy() -> dict:
@@ -109,8 +138,9 @@ def healthy() -> dict:
              "mem_bytes": 53477376, "mem_limit_bytes": 536870912},
             {"ts": "2026-11-21T22:15:31.000Z", "container": "exam_platform_redis", "cpu_pct": 1.0,
              "mem_bytes": 5000000, "mem_limit_bytes": 268435456}],
-        "ux.json": {"session_id": "6c2f1e99", "answered": 10,
-                    "checks": {"resume_consistent": True, "submit_idempotent": True, "submitted": True},
+        "canary.jsonl": canary_ticks(),
+        "ux.json": {"session_id": "6c2f1e99", "answered": 10, "passed": True,
+                    "checks": {name: {"passed": True, "detail": "as expected"} for name in UX_CHECKS},
                     "steps": [{"step": "login", "status": 200, "ms": 24.0, "request_id": "r1", "method": "POST"},
                               {"step": "sessions", "status": 201, "ms": 26.4, "request_id": "r2", "method": "POST"},
                               {"step": "answer", "status": 200, "ms": 15.5, "request_id": "r3", "method": "POST"},
@@ -180,7 +210,7 @@ def test_the_markdown_follows_the_template_with_no_placeholder(tmp_path):
     assert "**Status**: [x] GO  [ ] NO-GO" in md
     assert "- [x] No cron jobs running" in md and "- [x] `/health` accessible" in md
     assert "**Answer Submissions** (scenario `answers`, from raw k6 samples)" in md
-    assert "- Total requests: 112" in md and "**Recovery Time**: 1.75 s" in md
+    assert "- Total requests: 112" in md and "**Recovery Time**: 0.00 s (students" in md
     assert "- Total sessions: 50" in md and "- Total answers: 1000" in md and "**Conducted By**: unit test" in md
     assert "- Slow queries (>100ms): 4" in md and "- [x] Token refresh does not interrupt session" in md
     assert not PLACEHOLDER.search(md), PLACEHOLDER.search(md)
@@ -198,7 +228,7 @@ def test_json_xml_and_html_hold_the_same_verdict(tmp_path):
     assert data["load"]["scenarios"][0]["outside"]["errors"] == 0
     assert data["timeline"]["per_second"] and data["faults"][0]["window"]["requests"] > 0
     suite = ET.parse(tmp_path / "report.xml").getroot().find("testsuite")
-    assert suite.get("name") == "examday.rehearsal" and suite.get("tests") == "9" and suite.get("failures") == "0"
+    assert suite.get("name") == "examday.rehearsal" and suite.get("tests") == str(len(GATE_NAMES)) and suite.get("failures") == "0"
     assert [c.get("name") for c in suite.iter("testcase")] == GATE_NAMES
     page = (tmp_path / "report.html").read_text()
     assert page.count("<svg") >= 6 and "<script" not in page and "http://" not in page.replace(
@@ -251,8 +281,11 @@ def test_corruption_checks_and_unknown_checks_fail_no_corrupted_sessions(tmp_pat
     files["integrity.json"]["checks"].append({"name": "Something New", "count": 3, "expected": 0, "passed": False})
     result = report_of(tmp_path, files)
     corrupted = gate(result, "no corrupted sessions")
-    assert result["failed_gates"] == ["no corrupted sessions"] and corrupted["value"] == 4
+    # a session with two submit events is also a double submit that was not idempotent
+    assert result["failed_gates"] == ["no corrupted sessions", "idempotent submits"]
+    assert corrupted["value"] == 3  # the largest single count: one session may fail several checks
     assert "duplicate_submits (1)" in corrupted["detail"] and "Something New (3)" in corrupted["detail"]
+    assert "1 sessions with more than one submit event" in gate(result, "idempotent submits")["detail"]
 
 
 def test_data_loss_checks_are_data(tmp_path):
@@ -295,13 +328,35 @@ def test_a_fault_window_without_load_is_no_evidence(tmp_path):
     assert budget["passed"] is None and "no request during the window" in budget["detail"]
 
 
-def test_duplicates_fail_no_corrupted_sessions_not_zero_data_loss(tmp_path):
+def test_duplicates_fail_idempotent_submits_not_zero_data_loss(tmp_path):
     files = healthy()
     recon = files["integrity.json"]["reconciliation"]
-    recon.update(duplicates={"count": 1, "samples": [{"session_id": "s-3", "submitted_events": 2}]}, passed=False)
+    recon.update(duplicates={"count": 2, "sessions": 1, "samples": [{"session_id": "s-3", "submitted_events": 2}]},
+                 passed=False)
     result = report_of(tmp_path, files)
-    assert result["failed_gates"] == ["no corrupted sessions"]
-    assert "1 writes stored twice" in gate(result, "no corrupted sessions")["detail"]
+    assert result["failed_gates"] == ["idempotent submits"]
+    idem = gate(result, "idempotent submits")
+    assert idem["value"] == 1 and "1 sessions with more than one submit event" in idem["detail"]
+
+
+def test_double_submits_answered_differently_fail_idempotent_submits(tmp_path):
+    files = healthy()
+    files["load/answers/result.json"]["double_submits"] = {
+        "pairs": 60, "differ": 19, "samples": [{"session_id": "s-7", "first": 200, "second": 409}]}
+    result = report_of(tmp_path, files)
+    idem = gate(result, "idempotent submits")
+    assert result["failed_gates"] == ["idempotent submits"] and idem["value"] == 19
+    assert "19 of 60 double submits answered differently" in idem["detail"] and "s-7" in idem["detail"]
+
+
+def test_a_phase_that_failed_is_no_go_naming_it(tmp_path):
+    files = healthy()
+    files["run.json"]["problems"] = [{"phase": "integrity", "error": "invalid input syntax for type bigint"}]
+    result = report_of(tmp_path, files)
+    assert result["failed_gates"] == ["every phase ran to its end"]
+    assert gate(result, "every phase ran to its end")["detail"] == "integrity: invalid input syntax for type bigint"
+    md = (tmp_path / "report.md").read_text()
+    assert "integrity: invalid input syntax for type bigint" in md
 
 
 def test_an_unexplained_failed_reconciliation_fails_zero_data_loss(tmp_path):
@@ -319,11 +374,22 @@ def test_nothing_acknowledged_is_no_evidence_of_zero_data_loss(tmp_path):
     assert lost["passed"] is None and "no acknowledged write" in lost["detail"]
 
 
-def test_recovery_not_probed_is_no_evidence(tmp_path):
+def test_recovery_without_the_canary_is_no_evidence(tmp_path):
     files = healthy()
-    files["faults.json"][0].update(recovered=None, recovery_seconds=None, recovery_detail="no api_url given")
+    del files["canary.jsonl"]
+    result = report_of(tmp_path, files)
+    recovery = gate(result, "recovery within budget")
+    assert recovery["passed"] is None and recovery["detail"].startswith("no evidence: canary.jsonl missing")
+    assert gate(result, "readiness tells the truth")["passed"] is None
+    assert result["verdict"] == "NO-GO"
+
+
+def test_a_canary_without_ticks_during_the_fault_is_no_evidence(tmp_path):
+    files = healthy()
+    files["canary.jsonl"] = [t for t in files["canary.jsonl"] if t["start"] < "2026-11-21T22:15:29"]
+    files["canary.jsonl"].append(tick(datetime.datetime(2026, 11, 21, 22, 20, tzinfo=datetime.timezone.utc).timestamp()))
     recovery = gate(report_of(tmp_path, files), "recovery within budget")
-    assert recovery["passed"] is None and recovery["detail"] == "no evidence: backend degraded: recovery not measured"
+    assert recovery["passed"] is None and "the canary has no tick during it" in recovery["detail"]
 
 
 def test_a_failed_refresh_under_load_is_a_ux_issue(tmp_path):
@@ -331,26 +397,77 @@ def test_a_failed_refresh_under_load_is_a_ux_issue(tmp_path):
     files["load/answers/result.json"]["exam"]["refresh_continued"] = {"passes": 2, "fails": 1}
     report_of(tmp_path, files)
     md = (tmp_path / "report.md").read_text()
-    assert "- [ ] Token refresh does not interrupt session (2 of 3 token refreshes during the load kept the session)" in md
+    line = next(x for x in md.splitlines() if "Token refresh does not interrupt session" in x)
+    assert line.startswith("- [ ] ") and line.endswith("2 of 3 token refreshes during the load kept the session)")
 
 
-@pytest.mark.parametrize("change, words", [
-    ({"recovery_seconds": 45.0}, "healthy again after 45.00 s"),
-    ({"recovered": False, "recovery_seconds": None}, "not healthy again"),
-    ({"restored": False}, "not restored"),
-])
-def test_slow_or_missing_recovery_fails(tmp_path, change, words):
+def test_recovery_and_outage_are_what_the_canary_saw_not_what_readiness_said(tmp_path):
     files = healthy()
-    files["faults.json"][0].update(change)
+    # the fault is 22:15:29.98-22:15:31.28; the canary fails from 22:15:30.0 to 22:15:36.0 included
+    files["canary.jsonl"] = canary_ticks(failing=tuple(x / 2 for x in range(10, 23)))
     result = report_of(tmp_path, files)
     recovery = gate(result, "recovery within budget")
-    assert recovery["passed"] is False and words in recovery["detail"]
+    assert recovery["passed"] is True and recovery["value"] == 5.26  # 22:15:36.54 - 22:15:31.28
+    assert "outage 6.54 s" in recovery["detail"] and "the platform said ready after 1.75 s" in recovery["detail"]
+    fault = json.loads((tmp_path / "report.json").read_text())["faults"][0]
+    assert fault["canary"]["outage_s"] == 6.54 and fault["canary"]["failures"] == 13
+    md = (tmp_path / "report.md").read_text()
+    assert "**Recovery Time**: 5.26 s" in md and "6.54 s" in md
+
+
+@pytest.mark.parametrize("change, thresholds, words", [
+    ({}, {"recovery_seconds": 4}, "(budget 4 s)"),
+    ({"max_outage_s": 5}, {}, "(at most 5 s allowed)"),
+    ({}, {"outage_seconds": 5}, "(at most 5 s allowed)"),
+    ({"restored": False}, {}, "backend degraded: not undone"),
+    ({"error": "docker stop timed out"}, {}, "the fault failed (docker stop timed out)"),
+])
+def test_slow_or_missing_recovery_fails(tmp_path, change, thresholds, words):
+    files = healthy()
+    files["canary.jsonl"] = canary_ticks(failing=tuple(x / 2 for x in range(10, 23)))
+    files["faults.json"][0].update(change)
+    result = report_of(tmp_path, files, thresholds)
+    recovery = gate(result, "recovery within budget")
+    assert recovery["passed"] is False and words in recovery["detail"], recovery["detail"]
     assert "recovery within budget" in result["failed_gates"]
 
 
-def test_recovery_budget_is_a_threshold(tmp_path):
-    result = report_of(tmp_path, healthy(), {"recovery_seconds": 1.5})
-    assert gate(result, "recovery within budget")["passed"] is False
+def test_a_canary_that_never_recovers_fails(tmp_path):
+    files = healthy()
+    files["canary.jsonl"] = canary_ticks(failing=tuple(x / 2 for x in range(10, 31)))
+    recovery = gate(report_of(tmp_path, files), "recovery within budget")
+    assert recovery["passed"] is False and "outage not over, back never after its end" in recovery["detail"]
+
+
+def test_a_planned_fault_without_a_result_fails_recovery(tmp_path):
+    files = healthy()
+    files["run.json"]["faults_planned"] = ["backend degraded", "redis stopped"]
+    recovery = gate(report_of(tmp_path, files), "recovery within budget")
+    assert recovery["passed"] is False and "redis stopped: planned but no result recorded" in recovery["detail"]
+
+
+def test_an_empty_fault_schedule_passes_the_fault_gates_and_says_so(tmp_path):
+    files = healthy()
+    files["faults.json"] = []
+    files["run.json"]["faults_planned"] = []
+    result = report_of(tmp_path, files)
+    for name in ("recovery within budget", "error budget inside fault windows"):
+        assert gate(result, name)["passed"] is True
+        assert gate(result, name)["detail"] == "no fault was planned (an empty fault schedule)"
+
+
+def test_readiness_that_says_ok_while_students_fail_is_no_go(tmp_path):
+    files = healthy()
+    failing = tuple(x / 2 for x in range(10, 23))
+    files["canary.jsonl"] = canary_ticks(failing=failing, lying=failing)
+    result = report_of(tmp_path, files)
+    truth = gate(result, "readiness tells the truth")
+    assert result["failed_gates"] == ["readiness tells the truth"]
+    assert truth["value"] == 6.04 and "1 times readiness said ok while students failed" in truth["detail"]
+    assert "the canary's answer failed (HTTP 503" in truth["detail"]
+    short = healthy()
+    short["canary.jsonl"] = canary_ticks(failing=failing, lying=failing[:4])  # 1.54 s: under the 5 s allowed
+    assert gate(report_of(tmp_path / "short", short), "readiness tells the truth")["passed"] is True
 
 
 def test_untraceable_request_ids_fail_audit(tmp_path):
@@ -412,7 +529,7 @@ def test_an_empty_directory_is_no_go_with_no_evidence_for_every_gate(tmp_path):
     assert "not measured" in md and not PLACEHOLDER.search(md)
     assert "**Status**: [ ] GO  [x] NO-GO" in md
     suite = ET.parse(tmp_path / "report.xml").getroot().find("testsuite")
-    assert suite.get("failures") == "9"
+    assert suite.get("failures") == str(len(GATE_NAMES))
     assert {c.find("failure").get("type") for c in suite.iter("testcase")} == {"no_evidence"}
     assert "<svg" not in (tmp_path / "report.html").read_text()
 
@@ -442,7 +559,7 @@ def test_without_raw_samples_result_json_counts_only_when_no_fault_overlaps(tmp_
 # -- input, escaping, whitelisting ----------------------------------------------------------------
 
 @pytest.mark.parametrize("thresholds, words", [
-    ({"fault_error_budget_pct": -1}, "must not be negative"),
+    ({"fault_error_budget_pct": -1}, "must be a number of 0 or more"),
     ({"error_rate_pct": 101}, "at most 100"),
     ({"db_pool_pct": 150.0}, "at most 100"),
     ({"p95_ms": 0}, "above 0"),
@@ -494,9 +611,11 @@ def test_only_whitelisted_fields_are_copied(tmp_path):
 
 def test_module_documentation_defaults_are_the_logic_defaults():
     import yaml
+    from ansible_collections.examday.ops.plugins.doc_fragments.thresholds import ModuleDocFragment
     from ansible_collections.examday.ops.plugins.modules import report as module
     doc = yaml.safe_load(module.DOCUMENTATION)
-    subs = doc["options"]["thresholds"]["suboptions"]
+    assert "examday.ops.thresholds" in doc["extends_documentation_fragment"]
+    subs = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]["thresholds"]["suboptions"]
     assert {k: v["default"] for k, v in subs.items()} == rp.DEFAULT_THRESHOLDS
     assert doc["options"]["title"]["default"] == rp.DEFAULT_TITLE
 

@@ -99,3 +99,23 @@ def timeline(ticks: list[dict], limit: int = 3000) -> list[list]:
     """[t, ok, ready_ok] per tick for the report's chart (at most `limit` points, evenly taken)."""
     step = max(1, len(ticks) // limit)
     return [[rounded(t["start"]), t["ok"], t["ready_ok"]] for t in ticks[::step]]
+
+
+def fault_end(fault: dict) -> float | None:
+    """When a fault ended for students: an instant one (a restart) when it was done, a held one when it
+    was undone (older evidence: restored_at)."""
+    return parse_iso(fault.get("ended_at")) or parse_iso(fault.get("restored_at"))
+
+
+def what_students_saw(ev: dict, th: dict) -> dict:
+    """Per fault (in faults.json order) the canary's outage and recovery; readiness that lied."""
+    ticks = read_ticks(ev.get("canary"))
+    faults = []
+    for fault in as_list(ev["faults"]):
+        fault = as_dict(fault)
+        start, end = parse_iso(fault.get("injected_at")), fault_end(fault)
+        if start is None or end is None or not ticks:
+            faults.append(None)
+            continue
+        faults.append(fault_effect(ticks, start, end, th["recovery_seconds"]))
+    return {"ticks": ticks, "faults": faults, "lies": readiness_lies(ticks), "summary": summary(ticks)}

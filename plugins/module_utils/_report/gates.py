@@ -15,7 +15,8 @@ from typing import Any, Callable, NamedTuple
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
 from ansible_collections.examday.ops.plugins.module_utils._k6_samples import parse_iso
-from ansible_collections.examday.ops.plugins.module_utils._report import canary as cn
+from ansible_collections.examday.ops.plugins.module_utils._report.canary import fault_end, what_students_saw
+from ansible_collections.examday.ops.plugins.module_utils._report.stale import explain_stale
 from ansible_collections.examday.ops.plugins.module_utils._report.evidence import (
     ACKS_JSONL, CANARY_JSONL, FAULTS_JSON, FREEZE_GLOB, INTEGRITY_JSON, LOAD_DIR, METRICS_JSON, RAW_JSON_GZ,
     RESULT_JSON, RUN_JSON, UX_JSON, run_problems,
@@ -221,50 +222,6 @@ def _zero_data_loss(gate: Gate, inp: GateInput) -> dict:
     return gate.result(passed, value, 0, rule, files, "; ".join(parts))
 
 
-def _window_of(inp: GateInput, when: float | None) -> str | None:
-    if when is None:
-        return None
-    for window in inp.load.get("windows") or []:
-        end = window.get("end")
-        if window["start"] <= when and (end is None or when <= end):
-            return window["label"]
-    return None
-
-
-def _traced_at(inp: GateInput, rid: str | None, where: str) -> float | None:
-    """When a request's record was logged (metrics' traced section), as the logs show it."""
-    traced = as_dict(as_dict(as_dict(inp.ev["metrics"]).get("traced")).get(rid)) if rid else {}
-    for item in as_list(traced.get(where)):
-        item = as_dict(item)
-        record = as_dict(item.get("record"))
-        stamp = parse_iso(record.get("ts") or record.get("time") or record.get("docker_ts") or item.get("ts"))
-        if stamp is not None:
-            return stamp
-    return None
-
-
-def explain_stale(finding: Any, inp: GateInput) -> str:
-    """One stale overwrite as a sentence: both requests, their times, the logs' times, the fault window."""
-    f = as_dict(finding)
-    stale, acked = as_dict(f.get("stale_write")), as_dict(f.get("acknowledged_write"))
-    logged = _traced_at(inp, stale.get("request_id"), "backend")
-    edge = _traced_at(inp, stale.get("request_id"), "edge")
-    sent = parse_iso(stale.get("sent_at"))
-    window = _window_of(inp, logged or sent)
-    text = (f"{clip(f.get('kind'), 20)} {clip(f.get('session_id'), 40)}/{clip(f.get('question_id'), 40)}: request "
-            f"{clip(stale.get('request_id'), 40)} sent {fmt_time(sent) if sent else '?'} "
-            f"({clip(stale.get('error') or 'no answer', 60)}) stored {f.get('stored')!r} after request "
-            f"{clip(acked.get('request_id'), 40)} sent {fmt_time(parse_iso(acked.get('sent_at'))) if acked.get('sent_at') else '?'} "
-            f"had been acknowledged with {f.get('acknowledged')!r}")
-    if logged is not None:
-        text += f"; the backend logged the stale request at {fmt_time(logged)}"
-    if edge is not None:
-        text += f", the edge at {fmt_time(edge)}"
-    if window:
-        text += f", during the fault {window}"
-    return text
-
-
 @hard_gate("no_corrupted_sessions", "no corrupted sessions", "sessions",
            rule="every corruption check passes",
            mitigation="Fix the failing integrity checks at their cause (row locks or unique constraints "
@@ -403,26 +360,6 @@ def _fault_error_budget(gate: Gate, inp: GateInput) -> dict:
         parts.append(f"{w['label']}: {w['errors']} of {w['requests']} failed ({fmt_pct(rate)})")
     passed = False if failing else (None if unmeasured else True)
     return gate.result(passed, rounded(worst), limit, rule, files, "; ".join(parts))
-
-
-def fault_end(fault: dict) -> float | None:
-    """When a fault ended for students: an instant one (a restart) when it was done, a held one when it
-    was undone (older evidence: restored_at)."""
-    return parse_iso(fault.get("ended_at")) or parse_iso(fault.get("restored_at"))
-
-
-def what_students_saw(ev: dict, th: dict) -> dict:
-    """Per fault (in faults.json order) the canary's outage and recovery; readiness that lied."""
-    ticks = cn.read_ticks(ev.get("canary"))
-    faults = []
-    for fault in as_list(ev["faults"]):
-        fault = as_dict(fault)
-        start, end = parse_iso(fault.get("injected_at")), fault_end(fault)
-        if start is None or end is None or not ticks:
-            faults.append(None)
-            continue
-        faults.append(cn.fault_effect(ticks, start, end, th["recovery_seconds"]))
-    return {"ticks": ticks, "faults": faults, "lies": cn.readiness_lies(ticks), "summary": cn.summary(ticks)}
 
 
 @hard_gate("recovery", "recovery within budget", "s",
@@ -637,13 +574,14 @@ def gate_by_id(gid: str) -> Gate:
 
 
 def evaluate_gates(ev: dict, load: dict, th: dict, only: list[str] | None = None,
-                   require_reconciliation: bool = True) -> list[dict]:
+                   require_reconciliation: bool = True, seen: dict | None = None) -> list[dict]:
     """The hard gates, in report order; `only` keeps the listed gate ids (a post-exam report has no
-    load and no faults, so it judges integrity, audit logs and the DB pool only)."""
+    load and no faults, so it judges integrity, audit logs and the DB pool only). `seen` is
+    what_students_saw(ev, th), computed here when not given."""
     unknown = sorted(set(only or []) - set(GATE_IDS))
     if unknown:
         raise OpsError(f"unknown gate {unknown[0]!r}; the gates are {', '.join(GATE_IDS)}.")
-    inp = GateInput(ev, load, th, require_reconciliation, what_students_saw(ev, th))
+    inp = GateInput(ev, load, th, require_reconciliation, seen if seen is not None else what_students_saw(ev, th))
     return [g.evaluate(g, inp) for g in GATE_REGISTRY if not only or g.id in only]
 
 

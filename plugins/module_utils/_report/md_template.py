@@ -64,6 +64,13 @@ run.finished_at or not_measured }}
 {% for f in view.findings %}
 - {{ (f.result ~ ' — ' ~ f.name ~ ': ' ~ f.detail) | md }}
 {% endfor %}
+{% if report.problems %}
+
+**Phases that failed** (their evidence is missing or incomplete, so the gates that need it cannot pass):
+{% for p in report.problems %}
+- {{ p.phase | md }}: {{ p.error | md }}
+{% endfor %}
+{% endif %}
 {% if report.evidence_problems %}
 
 **Unreadable evidence**:
@@ -226,16 +233,23 @@ faults.json lists no fault: failure handling was not exercised.
 f.duration_s | seconds }} (injected {{ f.injected_at | md }}, restored {{ f.restored_at | md }})
 
 **Expected Behavior**:
-{{ item('Target restored after the fault', f.restored) }}
-{{ item('Healthy again within ' ~ th.recovery_seconds | g ~ ' s', f.within_budget,
-        'after ' ~ f.recovery_seconds | seconds if f.recovery_seconds is not none else '') }}
+{{ item('Target restored after the fault', f.restored, f.error | md if f.error else '') }}
+{{ item('Students (the canary) interrupted at most ' ~ f.max_outage_s | g ~ ' s',
+        (f.canary.outage_s is not none and f.canary.outage_s <= f.max_outage_s) if f.canary else none,
+        ('interrupted ' ~ (f.canary.outage_s | seconds if f.canary.outage_s is not none else 'until the end'))
+        if f.canary else 'no canary tick during the fault') }}
+{{ item('Students back within ' ~ th.recovery_seconds | g ~ ' s of the fault\'s end', f.within_budget,
+        ('back after ' ~ (f.canary.recovery_s | seconds if f.canary.recovery_s is not none else 'never'))
+        if f.canary else 'no canary tick after the fault') }}
 {{ item('Requests during the fault within the error budget (' ~ th.fault_error_budget_pct | g ~ ' %)',
         f.window_within_budget,
         w.errors ~ ' of ' ~ w.requests ~ ' failed' if w and w.get('requests') else 'no request during the window') }}
 
 **Actual Behavior**: {{ view.faults[loop.index0].actual | md }}
 
-**Recovery Time**: {{ f.recovery_seconds | seconds }}{{ ' (not recovered)' if f.recovered is false else '' }}
+**Recovery Time**: {{ (f.canary.recovery_s if f.canary else none) | seconds }} (students, from the fault's end to the
+canary's first complete success); the platform said ready after {{ f.recovery_seconds | seconds }}{{
+' (never said ready)' if f.recovered is false else '' }}
 
 {{ issues(view.faults[loop.index0].issues) }}
 
@@ -276,9 +290,15 @@ f.duration_s | seconds }} (injected {{ f.injected_at | md }}, restored {{ f.rest
 - Acknowledged: {{ rec.acknowledged | pairs or not_measured }}
 - Lost: {{ rec.lost.count | n }} (Expected: 0)
 - Stored with another value: {{ rec.mismatched.count | n }} (Expected: 0)
+- Overwritten by an older request applied later (stale overwrite): {{ rec.stale_overwrites.count | n }} (Expected: 0)
+- Replaced by a later write whose outcome the client did not know: {{ rec.superseded.count | n }}
+- Writes with an unknown outcome (timed out, no answer): {{ rec.unknown_outcome | pairs or rec.unknown_writes | pairs or 0 }}
 - Stored twice: {{ rec.duplicates.count | n }} (Expected: 0)
 - Stored without an acknowledgement: {{ rec.unexpected.count | n }}
 - Reconciliation: {{ 'passed' if rec.passed else ('failed' if rec.passed is false else not_measured) }}
+{% set idem = report.idempotency %}
+- Concurrent double submits during the load: {{ (idem.pairs ~ ', ' ~ idem.differ ~ ' answered differently')
+  if idem.pairs else 'none recorded' }}
 
 ### Summary Statistics
 
@@ -303,15 +323,14 @@ API-level checks by `examday.ops.student_flow` (ux.json) and the load scripts; w
 {% set ux = view.ux %}
 {{ item('No spinner hangs', none, 'browser not driven') }}
 {{ item('Graceful error messages on retries', none, 'browser not driven') }}
-{{ item('Resume works after refresh', ux.resume,
-        'session read again shows the same progress' if report.ux else 'no ux.json') }}
-{{ item('Timer behaves correctly', ux.timer, '' if report.ux else 'no ux.json') }}
+{{ item('Resume works after refresh', ux.resume, ux.resume_note | md if ux.resume_note else '') }}
+{{ item('Timer behaves correctly', ux.timer, ux.timer_note | md if ux.timer_note else '') }}
 {{ item('Submit is idempotent (same answer twice, one submit)', ux.submit_idempotent, ux.submit_note) }}
 
 ### Auth Checks
 
 {{ item('Token refresh does not interrupt session', ux.token_refresh, ux.token_note) }}
-{{ item('Logout does not delete active attempt state', ux.logout, '' if report.ux else 'no ux.json') }}
+{{ item('Logout does not delete active attempt state', ux.logout, ux.logout_note | md if ux.logout_note else '') }}
 
 {{ issues(ux.issues) }}
 
@@ -378,6 +397,17 @@ API-level checks by `examday.ops.student_flow` (ux.json) and the load scripts; w
 **Sessions**: {{ m.sessions | pairs }}
 
 {% endif %}
+{% set rd = view.readiness %}
+**Readiness against what students saw** (the canary asked readiness in each of its {{ report.canary.summary.ticks | n
+}} ticks): {% if not rd.measured %}{{ not_measured }} (no canary.jsonl)
+{%- elif not rd.lies %}readiness never said ok while the canary failed on the server side
+{%- else %}readiness said ok while students failed {{ rd.lies | length + rd.more }} times:{% endif +%}
+{% for e in rd.lies %}
+- {{ e.start | time }} to {{ e.end | time }} ({{ e.seconds | seconds }}, {{ e.ticks }} ticks): {{
+((e.samples[0].step or '?') ~ ' failed, ' ~ (e.samples[0].error or e.samples[0].status) ~ ', request ' ~
+e.samples[0].request_id) | md if e.samples else '' }}
+{% endfor %}
+
 **Prometheus**: {% if m.prometheus is none or m.prometheus.get('configured') is false %}not configured
 {%- else %}{% for key, value in m.prometheus.items() %}{{ key }} {{ value }}{{ ', ' if not loop.last else '' }}
 {%- else %}configured{% endfor %}{% endif +%}
@@ -406,9 +436,13 @@ c.mem_slope_bytes_per_min | mib_per_min }} |
 {% if full %}
 Fault: {{ full.name | md }} ({{ (full.targets | join(', ') or 'no target recorded') | md }})
 
-**Restart Time**: {{ full.outage_s | seconds }}
+**Restart Time**: {{ (full.restart_s if full.restart_s is not none else full.outage_s) | seconds }} (from the first
+stop to the last service started)
 
-**Recovery Time**: {{ full.recovery_seconds | seconds }}
+**Recovery Time**: {{ (full.canary.recovery_s if full.canary else none) | seconds }} (students: from the end of the
+restart to the canary's first complete success); students interrupted {{
+(full.canary.outage_s if full.canary else none) | seconds }}; the platform said ready after {{
+full.recovery_seconds | seconds }}
 
 {% else %}
 **Restart Time**: {{ not_measured }} (no restart among the faults)
@@ -417,9 +451,10 @@ Fault: {{ full.name | md }} ({{ (full.targets | join(', ') or 'no target recorde
 
 {% endif %}
 **Services Restored**:
-{{ item('Health endpoint', full.recovered if full else none,
-        'healthy again after the restart' if full else 'no restart measured') }}
-{{ item('Ready endpoint', none, 'not probed separately after the restart') }}
+{{ item('Health and ready endpoints', full.recovered if full else none,
+        (full.recovery_detail or '') | md if full else 'no restart measured') }}
+{{ item('Students served again (canary)', (full.canary.recovery_s is not none) if full and full.canary else none,
+        'the canary student answered again' if full and full.canary else 'no canary tick after the restart') }}
 {{ item('Session creation', view.ux_ok.sessions, view.ux_note) }}
 {{ item('Answer submission', view.ux_ok.answer, view.ux_note) }}
 {{ item('Session submit', view.ux_ok.submit, view.ux_note) }}
@@ -430,11 +465,12 @@ Fault: {{ full.name | md }} ({{ (full.targets | join(', ') or 'no target recorde
 {% if report.faults %}
 ### Recovery per fault
 
-| fault | restored | healthy again after | within budget |
-|---|---|---|---|
+| fault | undone | students interrupted | students back after its end | platform said ready after | within budget |
+|---|---|---|---|---|---|
 {% for f in report.faults %}
-| {{ f.name | md }} | {{ f.restored | yes_no }} | {{ f.recovery_seconds | seconds }} | {{ f.within_budget | yes_no
-}} (budget {{ th.recovery_seconds | g }} s) |
+| {{ f.name | md }} | {{ f.restored | yes_no }} | {{ (f.canary.outage_s if f.canary else none) | seconds }} (at most {{
+f.max_outage_s | g }} s) | {{ (f.canary.recovery_s if f.canary else none) | seconds }} | {{ f.recovery_seconds | seconds
+}} | {{ f.within_budget | yes_no }} (budget {{ th.recovery_seconds | g }} s) |
 {% endfor %}
 
 {% endif %}

@@ -11,11 +11,11 @@ from typing import Any
 from ansible_collections.examday.ops.plugins.module_utils._common import json_safe
 from ansible_collections.examday.ops.plugins.module_utils._k6_samples import parse_iso
 from ansible_collections.examday.ops.plugins.module_utils._evidence.names import UX_CHECKS, UX_TITLES
-from ansible_collections.examday.ops.plugins.module_utils._report import canary as cn
+from ansible_collections.examday.ops.plugins.module_utils._report.canary import fault_end, timeline
 from ansible_collections.examday.ops.plugins.module_utils._report.evidence import present_files, run_problems
 from ansible_collections.examday.ops.plugins.module_utils._report.fmt import NOT_MEASURED, fmt_time
 from ansible_collections.examday.ops.plugins.module_utils._report.gates import (
-    _double_submits, fault_end, gate_by_id, verdict,
+    _double_submits, gate_by_id, verdict,
 )
 from ansible_collections.examday.ops.plugins.module_utils._report.values import (
     as_dict, as_int, as_list, as_num, clip, count_of, norm_name, numeric_fields, rounded, scalar_sample,
@@ -50,7 +50,7 @@ def build_report(ev: dict, load: dict, gates: list[dict], th: dict, meta: dict, 
         "thresholds": th,
         "problems": run_problems(ev),
         "evidence_problems": dict(ev["problems"]),
-        "canary": {"summary": seen["summary"], "lies": seen["lies"], "timeline": cn.timeline(seen["ticks"])},
+        "canary": {"summary": seen["summary"], "lies": seen["lies"], "timeline": timeline(seen["ticks"])},
         "idempotency": _idempotency(ev),
         "freeze": _freeze_section(ev),
         "load": {"scenarios": scenarios, "overall": load["merged"], "windows": load["windows"]},

@@ -27,7 +27,7 @@ else:
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
 from ansible_collections.examday.ops.plugins.module_utils._report.fmt import (
-    NOT_MEASURED, assessment, fmt_ms, fmt_n, fmt_pct, fmt_s, fmt_value, gate_result,
+    NOT_MEASURED, assessment, fmt_ms, fmt_n, fmt_pct, fmt_s, fmt_time, fmt_value, gate_result,
 )
 from ansible_collections.examday.ops.plugins.module_utils._report.gates import GATE_REGISTRY
 from ansible_collections.examday.ops.plugins.module_utils._report.md_template import TEMPLATE
@@ -95,7 +95,7 @@ def check_title(check: dict) -> str:
     return check["description"] or check["name"].replace("_", " ").capitalize()
 
 
-FILTERS = {"md": md, "n": fmt_n, "ms": fmt_ms, "pct": fmt_pct, "seconds": fmt_s, "g": _g, "value": fmt_value,
+FILTERS = {"time": fmt_time, "md": md, "n": fmt_n, "ms": fmt_ms, "pct": fmt_pct, "seconds": fmt_s, "g": _g, "value": fmt_value,
            "result": gate_result, "pairs": _pairs, "mib": _mib, "mib_per_min": _mib_per_min, "yes_no": _yes_no,
            "code": _code}
 GLOBALS = {"not_measured": NOT_MEASURED, "pick": pick_number, "check_title": check_title}
@@ -189,19 +189,34 @@ def _faults_view(report: dict) -> list[dict]:
                           f"p95 {fmt_ms(w.get('p95_ms'))}")
         else:
             actual.append(f"load during the window {NOT_MEASURED}")
+        canary = f["canary"]
+        if canary:
+            first = canary["first_failure"] or {}
+            actual.append(f"the canary student failed {canary['failures']} times"
+                          + (f", first at {first.get('step') or '?'} ({first.get('error') or first.get('status')})"
+                             if first else "")
+                          + f"; interrupted {fmt_s(canary['outage_s']) if canary['outage_s'] is not None else 'until the end'}"
+                          + f", back {fmt_s(canary['recovery_s']) if canary['recovery_s'] is not None else 'never'} "
+                            "after the fault's end")
+        else:
+            actual.append(f"what students saw {NOT_MEASURED} (no canary tick during the fault)")
         if f["recovery_detail"]:
-            actual.append(f"recovery: {f['recovery_detail']}")
+            actual.append(f"the platform's own recovery probe: {f['recovery_detail']}")
         for when in ("before", "after"):
             if f[when]:
                 actual.append(f"{when}: " + ", ".join(f"{k} {v['state'] or '?'}/{v['health'] or 'no health check'}"
                                                       for k, v in f[when].items()))
         issues = []
+        if f["error"]:
+            issues.append(f"the fault failed: {f['error']}")
         if f["restored"] is False:
             issues.append("the fault was not undone")
         if f["recovered"] is False:
-            issues.append("the platform did not become healthy again")
-        elif f["within_budget"] is False:
-            issues.append(f"recovery took longer than {th['recovery_seconds']:g} s")
+            issues.append("the platform's health and readiness did not say ok again")
+        if canary and (canary["recovery_s"] is None or canary["recovery_s"] > th["recovery_seconds"]):
+            issues.append(f"students were not back within {th['recovery_seconds']:g} s of the fault's end")
+        if canary and (canary["outage_s"] is None or canary["outage_s"] > f["max_outage_s"]):
+            issues.append(f"students were interrupted longer than the {f['max_outage_s']:g} s allowed")
         if f["window_within_budget"] is False:
             issues.append(f"error rate during the fault above {th['fault_error_budget_pct']:g} %")
         out.append({"actual": "; ".join(actual), "issues": issues})
@@ -221,10 +236,12 @@ def _integrity_view(report: dict) -> dict:
             sample = f"; e.g. {json.dumps(check['samples'], sort_keys=True)}" if check["samples"] else ""
             issues.append(f"{check['name']}: {fmt_n(check['count'])} rows{sample}")
     rec = integ["reconciliation"]
-    for part in ("lost", "mismatched", "duplicates"):
+    for part, words in (("lost", "acknowledged writes lost"), ("mismatched", "acknowledged writes stored with another value"),
+                        ("stale_overwrites", "acknowledged writes overwritten by an older request applied later"),
+                        ("duplicates", "writes stored twice")):
         if rec[part]["count"]:
-            sample = f"; e.g. {json.dumps(rec[part]['samples'], sort_keys=True)}" if rec[part]["samples"] else ""
-            issues.append(f"{rec[part]['count']} acknowledged writes {part}{sample}")
+            sample = f"; e.g. {json.dumps(rec[part]['samples'][:2], sort_keys=True)}" if rec[part]["samples"] else ""
+            issues.append(f"{rec[part]['count']} {words}{sample}")
     stats = integ["statistics"]
     statistics, shown = [], set()
     for title, names in SEED_STATISTICS:
@@ -243,11 +260,14 @@ def _ux_view(report: dict) -> dict:
     def flag(*names: str) -> bool | None:
         for name in names:
             if name in checks:
-                return checks[name]
+                return checks[name]["passed"]
         return None
+
+    def note(name: str) -> str:
+        return checks[name]["detail"] if name in checks else ("" if ux else "no ux.json")
     refresh, refresh_note = _load_rate(report, "refresh_continued", "token refreshes during the load kept the session")
     double, double_note = _load_rate(report, "double_submit_same", "double submits during the load got the same answer")
-    token = flag("token_refresh", "refresh_keeps_session")
+    token = flag("refresh_continues_attempt")
     idempotent = flag("submit_idempotent")
     issues = [note for ok, note in ((refresh, refresh_note), (double, double_note)) if ok is False]
     if ux is None:
@@ -255,17 +275,23 @@ def _ux_view(report: dict) -> dict:
     else:
         if ux["passed"] is False:
             issues.append(ux["msg"] or "the student flow failed")
-        issues += [f"check {k} failed" for k, v in checks.items() if v is False]
+        issues += [f"{v['title']}: {v['detail']}" for v in checks.values() if v["passed"] is False]
         slow = [s for s in ux["steps"] if s["status"] is not None and not 200 <= s["status"] < 300]
         issues += [f"step {s['step']} answered HTTP {s['status']}" for s in slow[:5]]
+    idem = report["idempotency"]
+    idem_note = (f"{idem['pairs'] - idem['differ']} of {idem['pairs']} concurrent double submits during the load "
+                 "answered the same") if idem["pairs"] else ""
+    load_idem = (idem["differ"] == 0) if idem["pairs"] else None
     return {
-        "resume": flag("resume_consistent", "resume_works"),
-        "timer": flag("timer_consistent", "timer_ok"),
-        "submit_idempotent": _both(idempotent, double),
-        "submit_note": "; ".join(n for n in ("ux.json" if idempotent is not None else "", double_note) if n),
+        "resume": flag("resume_consistent"), "resume_note": note("resume_consistent"),
+        "timer": flag("timer_consistent"), "timer_note": note("timer_consistent"),
+        "submit_idempotent": _both(_both(idempotent, double), load_idem),
+        "submit_note": "; ".join(n for n in (note("submit_idempotent") if idempotent is not None else "", double_note,
+                                             idem_note) if n),
         "token_refresh": _both(token, refresh),
-        "token_note": "; ".join(n for n in ("ux.json" if token is not None else "", refresh_note) if n),
-        "logout": flag("logout_keeps_attempt", "logout_keeps_state"),
+        "token_note": "; ".join(n for n in (note("refresh_continues_attempt") if token is not None else "",
+                                            refresh_note) if n),
+        "logout": flag("logout_keeps_attempt"), "logout_note": note("logout_keeps_attempt"),
         "issues": issues,
     }
 
@@ -296,9 +322,19 @@ def _recovery_view(report: dict, gates: dict) -> dict:
     faults = report["faults"] or []
     restarts = [f for f in faults if "restart" in f"{f['fault']} {f['name']}".lower()]
     full = max(restarts, key=lambda f: (("full" in f["name"].lower()) * 100 + len(f["targets"]))) if restarts else None
+    drills = [f for f in faults if f["drill"]]
+    full = drills[-1] if drills else full
     integrity_ok = [gates["zero_data_loss"]["passed"], gates["no_corrupted_sessions"]["passed"]]
     consistent = True if all(v is True for v in integrity_ok) else (False if False in integrity_ok else None)
     return {"full": full, "consistent": consistent}
+
+
+def _readiness_view(report: dict, gates: dict) -> dict:
+    canary = report["canary"]
+    summary = canary["summary"]
+    lies = canary["lies"]
+    return {"measured": bool(summary.get("ticks")), "lies": lies[:5], "more": max(0, len(lies) - 5),
+            "passed": gates["readiness_truth"]["passed"]}
 
 
 def _appendix_view(report: dict) -> dict:
@@ -326,6 +362,7 @@ def markdown_view(report: dict) -> dict:
         "ux": _ux_view(report),
         "observability": _observability_view(report, gates),
         "recovery": _recovery_view(report, gates),
+        "readiness": _readiness_view(report, gates),
         "appendix": _appendix_view(report),
     }
 

@@ -12,7 +12,7 @@ import os
 from ansible_collections.examday.ops.plugins.module_utils._common import write_private
 from ansible_collections.examday.ops.plugins.module_utils._report.analysis import analyse_load
 from ansible_collections.examday.ops.plugins.module_utils._report.evidence import load_evidence
-from ansible_collections.examday.ops.plugins.module_utils._report.gates import evaluate_gates
+from ansible_collections.examday.ops.plugins.module_utils._report.gates import evaluate_gates, what_students_saw
 from ansible_collections.examday.ops.plugins.module_utils._report.model import build_report, stats_series
 from ansible_collections.examday.ops.plugins.module_utils._report.render_html import render_html
 from ansible_collections.examday.ops.plugins.module_utils._report.render_junit import render_junit
@@ -51,8 +51,9 @@ def make_report(evidence_dir: str, thresholds: dict | None = None, meta: dict | 
     template_source = read_template(template) if template else None
     ev = load_evidence(evidence_dir)
     load = analyse_load(ev)
-    gates = evaluate_gates(ev, load, th, gates, require_reconciliation)
-    report = build_report(ev, load, gates, th, meta or {})
+    seen = what_students_saw(ev, th)
+    gates = evaluate_gates(ev, load, th, gates, require_reconciliation, seen)
+    report = build_report(ev, load, gates, th, meta or {}, seen)
     markdown = render_markdown(report, template_source, template) if template else render_markdown(report)
     return {
         "report": report,

@@ -55,9 +55,9 @@ def test_the_inventory_profiles_are_valid():
 
 
 def test_the_doc_fragment_is_generated_from_the_spec():
-    got = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen_platform_doc.py"), "--check"],
+    got = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen_doc_fragments.py"), "--check"],
                          cwd=ROOT, check=False)
-    assert got.returncode == 0, "run python3 scripts/gen_platform_doc.py"
+    assert got.returncode == 0, "run python3 scripts/gen_doc_fragments.py"
 
 
 def test_fill_keeps_types_and_interpolates_text():
