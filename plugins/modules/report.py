@@ -52,6 +52,16 @@ options:
     type: list
     elements: str
     choices: [run_complete, zero_data_loss, no_corrupted_sessions, idempotent_submits, latency_p95, error_rate, fault_error_budget, recovery, readiness_truth, audit_logs, exam_mode, user_experience, db_pool]
+  previous:
+    description:
+      - The evidence directory of an earlier rehearsal to compare with (its C(report.json) is read), or C(auto) for
+        the newest directory next to I(evidence_dir) whose report is of the same environment and started earlier.
+      - The report then shows the deltas of p95 and error rate outside the fault windows, the worst error rate
+        inside them, the students' slowest recovery and longest outage, and the DB pool peak; a figure worse by more
+        than the threshold C(regression_pct) (and by more than 10 ms, 0.5 % or 1 s) is flagged as a regression in the
+        risk register. Regressions do not change the verdict.
+      - Unset, nothing is compared.
+    type: str
   require_reconciliation:
     description:
       - The zero-data-loss gate needs acknowledged writes reconciled (a rehearsal's load recorded them). With C(false)
@@ -130,6 +140,30 @@ thresholds:
   description: The thresholds applied (defaults merged with the given ones).
   returned: always
   type: dict
+  sample: {"p95_ms": 500.0, "error_rate_pct": 1.0, "recovery_seconds": 30.0}
+problems:
+  description: The phases of the run that failed (C(run.json) C(problems)), each C({phase, error}).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"phase": "integrity", "error": "the database refused the password"}]
+comparison:
+  description: The comparison with the previous rehearsal (I(previous)); C(rows) empty and C(note) set when none.
+  returned: always
+  type: dict
+  contains:
+    previous_dir:
+      description: The previous rehearsal's evidence directory, or null.
+      type: str
+    rows:
+      description: One per figure, C({key, title, unit, previous, current, delta, delta_pct, regression}).
+      type: list
+      elements: dict
+    regressions:
+      description: Keys of the figures that regressed.
+      type: list
+      elements: str
+  sample: {"previous_dir": "reports/rehearsal-lab-20261129T101500", "regressions": ["p95_ms"], "rows": []}
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -154,6 +188,7 @@ def main() -> None:
             "gates": {"type": "list", "elements": "str", "choices": list(GATE_IDS)},
             "require_reconciliation": {"type": "bool", "default": True},
             "template": {"type": "path"},
+            "previous": {"type": "str"},
         },
         supports_check_mode=True,
     )
@@ -163,7 +198,7 @@ def main() -> None:
     meta = {k: p[k] for k in ("title", "environment", "api_url", "conducted_by")}
     try:
         result = run(p["evidence_dir"], p["thresholds"], meta, module.check_mode, p["gates"], p["require_reconciliation"],
-                     p["template"])
+                     p["template"], p["previous"])
     except OpsError as exc:
         module.fail_json(msg=exc.msg)
     module.exit_json(**json_safe(result))

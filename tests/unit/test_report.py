@@ -668,3 +668,49 @@ def test_a_planned_fault_without_a_result_fails_recovery(tmp_path):
     result = report_of(tmp_path, files)
     recovery = gate(result, "recovery within budget")
     assert recovery["passed"] is False and "Redis paused: planned but no result recorded" in recovery["detail"]
+
+
+# -- compared with the previous rehearsal ---------------------------------------------------------
+
+def test_a_worse_rehearsal_than_the_previous_one_flags_regressions_without_changing_the_verdict(tmp_path):
+    before = report_of(tmp_path / "rehearsal-lab-1", healthy())
+    assert before["comparison"]["rows"] == [] and "not compared" in before["comparison"]["note"]
+    worse = healthy()
+    worse["run.json"].update(started_at="2026-11-22T22:15:20.000Z")
+    worse["metrics/metrics.json"]["db_pool"].update(pct_of_app_pool=60.0)  # 30 % -> 60 %
+    worse["canary.jsonl"] = canary_ticks(failing=tuple(x / 2 for x in range(10, 23)))  # back 5.26 s after the end
+    result = rp.run(write_dir(tmp_path / "rehearsal-lab-2", worse), {}, {"conducted_by": "unit test"}, False,
+                    previous="auto")
+    cmp = result["comparison"]
+    assert result["verdict"] == "GO" and cmp["previous_dir"].endswith("rehearsal-lab-1")
+    rows = {r["key"]: r for r in cmp["rows"]}
+    assert rows["db_pool_pct"]["previous"] == 30.0 and rows["db_pool_pct"]["current"] == 60.0
+    assert rows["db_pool_pct"]["delta_pct"] == 100.0 and rows["db_pool_pct"]["regression"] is True
+    assert rows["recovery_s"]["regression"] is True and rows["p95_ms"]["regression"] is False
+    assert sorted(cmp["regressions"]) == ["db_pool_pct", "outage_s", "recovery_s"]
+    md = (tmp_path / "rehearsal-lab-2" / "report.md").read_text()
+    assert "| DB pool peak | 30 % | 60 % | +30 % (+100 %) | REGRESSION |" in md
+    assert "regression against the previous rehearsal: DB pool peak 30 % -> 60 %" in md
+    assert "Compared with the previous rehearsal" in (tmp_path / "rehearsal-lab-2" / "report.html").read_text()
+
+
+def test_auto_compares_only_with_an_earlier_rehearsal_of_the_same_environment(tmp_path):
+    other_env = healthy()
+    other_env["run.json"]["environment"] = "staging"
+    report_of(tmp_path / "a", other_env)
+    later = healthy()
+    later["run.json"]["started_at"] = "2026-12-01T00:00:00.000Z"
+    report_of(tmp_path / "b", later)
+    result = rp.run(write_dir(tmp_path / "c", healthy()), {}, {}, False, previous="auto")
+    assert result["comparison"]["rows"] == []
+    assert result["comparison"]["note"] == "not compared: no earlier rehearsal of this environment next to this one"
+
+
+@pytest.mark.parametrize("previous, words", [("missing", "cannot be read"), ("self", "own evidence directory")])
+def test_a_bad_previous_is_one_sentence_and_writes_nothing(tmp_path, previous, words):
+    evidence = write_dir(tmp_path / "now", healthy())
+    given = str(tmp_path / "nope") if previous == "missing" else evidence
+    with pytest.raises(OpsError) as err:
+        rp.run(evidence, {}, {}, False, previous=given)
+    assert words in err.value.msg and "\n" not in err.value.msg
+    assert not any(n.startswith("report.") for n in os.listdir(evidence))

@@ -501,6 +501,26 @@ No weak point observed in this rehearsal's evidence.
 Nothing to mitigate.
 {% endfor %}
 
+### Compared with the previous rehearsal
+
+{% set cmp = report.comparison %}
+{% if not cmp.rows %}
+{{ (cmp.note or 'not compared') | md }}
+
+{% else %}
+Previous: `{{ cmp.previous_dir }}` ({{ cmp.previous_date | md }}, {{ cmp.previous_verdict | md }}); a figure worse by
+more than {{ cmp.regression_pct | g }} % is a regression.
+
+| figure | previous | now | change | regression |
+|---|---|---|---|---|
+{% for r in cmp.rows %}
+| {{ r.title }} | {{ r.previous | value(r.unit) }} | {{ r.current | value(r.unit) }} | {{
+(('+' if r.delta > 0 else '') ~ r.delta | g ~ ' ' ~ r.unit) if r.delta is not none else not_measured }}{{
+(' (' ~ ('+' if r.delta_pct > 0 else '') ~ r.delta_pct | g ~ ' %)') if r.delta_pct is not none else '' }} | {{
+'REGRESSION' if r.regression else ('no' if r.regression is false else not_measured) }} |
+{% endfor %}
+
+{% endif %}
 ---
 
 ## GO/NO-GO Decision

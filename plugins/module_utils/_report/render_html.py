@@ -197,7 +197,11 @@ def render_html(report: dict, stats: dict | None = None) -> str:
         body.append(f'<tr><td>{_e(g["name"])}</td><td class="{cls}">{_e(gate_result(g))}</td>'
                     f'<td>{_e(fmt_value(g["value"], g["unit"]))}</td><td>{_e(g["rule"])}</td>'
                     f'<td>{_e(", ".join(g["evidence"]))}</td><td>{_e(g["detail"])}</td></tr>')
-    body.append("</table><h2>Load over the run</h2>")
+    body.append("</table>")
+    if report["problems"]:
+        body.append("<h2>Phases that failed</h2><ul>" + "".join(
+            f"<li>{_e(p['phase'])}: {_e(p['error'])}</li>" for p in report["problems"]) + "</ul>")
+    body.append("<h2>Load over the run</h2>")
     if rows:
         lat = [(f"p{q}", color, [(r["t"] + 0.5, r[f"p{q}_ms"]) for r in rows if r[f"p{q}_ms"] is not None])
                for q, color in (("50", _PALETTE[0]), ("95", _PALETTE[3]), ("99", _PALETTE[1]))]
@@ -219,19 +223,26 @@ def render_html(report: dict, stats: dict | None = None) -> str:
     body.append("<h2>Faults and recovery</h2>")
     faults = report["faults"]
     if faults:
-        body.append(svg_bar_chart("Recovery time per fault", [(f["name"], f["recovery_seconds"]) for f in faults], "s",
+        body.append(svg_bar_chart("Recovery time per fault (students: the fault's end to the canary's first success)",
+                                  [(f["name"], (f["canary"] or {}).get("recovery_s")) for f in faults], "s",
                                   th["recovery_seconds"]))
-        body.append("<table><tr><th>fault</th><th>targets</th><th>injected</th><th>restored</th><th>recovery</th>"
+        body.append("<table><tr><th>fault</th><th>targets</th><th>injected</th><th>restored</th>"
+                    "<th>students interrupted</th><th>students back after</th><th>platform said ready after</th>"
                     "<th>requests in window</th><th>errors in window</th></tr>")
         for f in faults:
             w = f["window"] or {}
+            c = f["canary"] or {}
             body.append(f"<tr><td>{_e(f['name'])}</td><td>{_e(', '.join(f['targets']))}</td>"
                         f"<td>{_e(f['injected_at'] or NOT_MEASURED)}</td><td>{_e(f['restored_at'] or NOT_MEASURED)}</td>"
+                        f"<td>{_e(fmt_s(c.get('outage_s')))}</td><td>{_e(fmt_s(c.get('recovery_s')))}</td>"
                         f"<td>{_e(fmt_s(f['recovery_seconds']))}</td><td>{_e(fmt_n(w.get('requests')))}</td>"
                         f"<td>{_e(fmt_pct(w.get('error_rate_pct')))}</td></tr>")
         body.append("</table>")
     else:
         body.append(f"<p>Faults: {NOT_MEASURED} ({'faults.json missing' if faults is None else 'no fault injected'}).</p>")
+    body.append(_html_canary(report, x0, x1, windows))
+    body.append(_html_integrity(report))
+    body.append(_html_ux(report))
     body.append("<h2>Containers</h2>")
     if stats:
         names = sorted(stats)
@@ -242,9 +253,31 @@ def render_html(report: dict, stats: dict | None = None) -> str:
                                                             for n in names], x0, x1, "MiB", windows))
     else:
         body.append(f"<p>Container samples: {NOT_MEASURED} (no metrics/stats.jsonl).</p>")
+    body.append(_html_comparison(report))
+    body.append(_html_risks(report))
+    body.append("<h2>Sign-off</h2><table><tr><th>role</th><th>name</th><th>date</th></tr>"
+                f"<tr><td>Conducted by</td><td>{_e(report['conducted_by'] or '')}</td><td>{_e(report['date'])}</td></tr>"
+                "<tr><td>Reviewed by</td><td></td><td></td></tr><tr><td>Approved by</td><td></td><td></td></tr></table>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{_e(report['title'])}: {_e(report['verdict'])}</title><style>{_CSS}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
+
+
+def _html_canary(report: dict, x0: float, x1: float, windows: list) -> str:
+    """The canary student's ticks: 1 when the student's calls succeeded (and readiness said ok), 0 when not."""
+    points = report["canary"]["timeline"]
+    if not points:
+        return f"<h2>What students saw</h2><p>The canary student: {NOT_MEASURED} (no canary.jsonl).</p>"
+    x0, x1 = min(x0, points[0][0]), max(x1, points[-1][0])
+    series = [("student ok", _PALETTE[2], [(t, 1.0 if ok else 0.0) for t, ok, _r in points]),
+              ("readiness ok", _PALETTE[0], [(t, 0.9 if ready else 0.1) for t, _ok, ready in points])]
+    lies = report["canary"]["lies"]
+    text = (f"<p>Readiness said ok while the student failed {len(lies)} times: " + "; ".join(
+        f"{_e(_clock(e['start']))} for {_e(fmt_s(e['seconds']))}" for e in lies[:5]) + ".</p>") if lies else \
+        "<p>Readiness never said ok while the student failed on the server side.</p>"
+    return ("<h2>What students saw</h2>"
+            + svg_line_chart("The canary student (1 = ok) and readiness (0.9 = ok)", series, x0, x1, "", windows)
+            + text)
 
 
 def _html_scenarios(report: dict) -> str:
@@ -261,3 +294,71 @@ def _html_scenarios(report: dict) -> str:
                    f"<td>{_e(fmt_ms(o.get('p95_ms')))}</td><td>{_e(fmt_pct(o.get('error_rate_pct')))}</td></tr>")
     out.append("</table>")
     return "".join(out)
+
+
+def _html_integrity(report: dict) -> str:
+    integ = report["integrity"]
+    if not integ:
+        return f"<h2>Data integrity</h2><p>Integrity: {NOT_MEASURED} (no integrity.json).</p>"
+    out = ["<h2>Data integrity</h2><table><tr><th>check</th><th>count</th><th>expected</th><th>result</th>"
+           "<th>gate</th></tr>"]
+    for c in integ["checks"]:
+        cls = "pass" if c["passed"] is True else ("fail" if c["passed"] is False else "none")
+        text = "PASS" if c["passed"] is True else ("FAIL" if c["passed"] is False else NOT_MEASURED)
+        out.append(f'<tr><td>{_e(c["name"])}</td><td>{_e(fmt_n(c["count"]))}</td><td>{_e(c["expected"])}</td>'
+                   f'<td class="{cls}">{text}</td><td>{_e(c["gate"])}</td></tr>')
+    out.append("</table>")
+    rec = integ["reconciliation"]
+    acked = ", ".join(f"{k} {fmt_n(v)}" for k, v in rec["acknowledged"].items()) or NOT_MEASURED
+    out.append("<table><tr><th>reconciliation of acknowledged writes</th><th>count</th></tr>"
+               f"<tr><td>acknowledged</td><td>{_e(acked)}</td></tr>")
+    for part, label in (("lost", "lost"), ("mismatched", "stored with another value"),
+                        ("stale_overwrites", "overwritten by an older request applied later"),
+                        ("superseded", "replaced by a later write of unknown outcome"),
+                        ("duplicates", "stored twice")):
+        out.append(f"<tr><td>{label}</td><td>{_e(fmt_n(rec[part]['count']))}</td></tr>")
+    idem = report["idempotency"]
+    out.append(f"<tr><td>concurrent double submits answered differently</td><td>"
+               f"{_e(str(idem['differ']) + ' of ' + str(idem['pairs']) if idem['pairs'] else 'none recorded')}</td></tr>"
+               "</table>")
+    return "".join(out)
+
+
+def _html_ux(report: dict) -> str:
+    ux = report["ux"]
+    if not ux:
+        return f"<h2>User experience</h2><p>The student flow: {NOT_MEASURED} (no ux.json).</p>"
+    out = ["<h2>User experience</h2><table><tr><th>check</th><th>result</th><th>detail</th></tr>"]
+    for check in ux["checks"].values():
+        cls = "pass" if check["passed"] is True else ("fail" if check["passed"] is False else "none")
+        text = "PASS" if check["passed"] is True else ("FAIL" if check["passed"] is False else NOT_MEASURED)
+        out.append(f'<tr><td>{_e(check["title"])}</td><td class="{cls}">{text}</td><td>{_e(check["detail"])}</td></tr>')
+    out.append("</table>")
+    if ux["msg"]:
+        out.append(f"<p>{_e(ux['msg'])}</p>")
+    return "".join(out)
+
+
+def _html_comparison(report: dict) -> str:
+    cmp = report.get("comparison") or {}
+    if not cmp.get("rows"):
+        return f"<h2>Compared with the previous rehearsal</h2><p>{_e(cmp.get('note') or 'not compared')}</p>"
+    out = [f"<h2>Compared with the previous rehearsal</h2><p>Previous: {_e(cmp['previous_dir'])} "
+           f"({_e(cmp['previous_date'])}, {_e(cmp['previous_verdict'])})</p>"
+           "<table><tr><th>figure</th><th>previous</th><th>now</th><th>change</th><th>regression</th></tr>"]
+    for r in cmp["rows"]:
+        cls = "fail" if r["regression"] else ("pass" if r["regression"] is False else "none")
+        change = NOT_MEASURED if r["delta"] is None else f"{r['delta']:+g} {r['unit']}"
+        out.append(f"<tr><td>{_e(r['title'])}</td><td>{_e(fmt_value(r['previous'], r['unit']))}</td>"
+                   f"<td>{_e(fmt_value(r['current'], r['unit']))}</td><td>{_e(change)}</td>"
+                   f'<td class="{cls}">{"REGRESSION" if r["regression"] else ("no" if r["regression"] is False else NOT_MEASURED)}'
+                   "</td></tr>")
+    return "".join(out) + "</table>"
+
+
+def _html_risks(report: dict) -> str:
+    if not report["risks"]:
+        return "<h2>Risk register</h2><p>No weak point observed in this rehearsal's evidence.</p>"
+    return ("<h2>Risk register</h2><table><tr><th>risk</th><th>impact</th><th>likelihood</th><th>mitigation</th></tr>"
+            + "".join(f"<tr><td>{_e(r['risk'])}</td><td>{_e(r['impact'])}</td><td>{_e(r['likelihood'])}</td>"
+                      f"<td>{_e(r['mitigation'])}</td></tr>" for r in report["risks"]) + "</table>")

@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.examday.ops.plugins.module_utils._common import write_private
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, write_private
+from ansible_collections.examday.ops.plugins.module_utils._report.compare import (
+    AUTO, attach, compare, find_previous, read_report,
+)
 from ansible_collections.examday.ops.plugins.module_utils._report.analysis import analyse_load
 from ansible_collections.examday.ops.plugins.module_utils._report.evidence import load_evidence
 from ansible_collections.examday.ops.plugins.module_utils._report.gates import evaluate_gates, what_students_saw
@@ -44,9 +47,10 @@ def write_files(directory: str, contents: dict[str, str], check_mode: bool) -> t
 
 def make_report(evidence_dir: str, thresholds: dict | None = None, meta: dict | None = None,
                 gates: list[str] | None = None, require_reconciliation: bool = True,
-                template: str | None = None) -> dict:
+                template: str | None = None, previous: str | None = None) -> dict:
     """Everything but writing: the report content and the four renderings. `template` is the path of
-    a Jinja2 template for report.md (default: the built-in one)."""
+    a Jinja2 template for report.md (default: the built-in one); `previous` the evidence directory of
+    the rehearsal to compare with, or "auto" for the newest one of the same environment next to it."""
     th = resolve_thresholds(thresholds)
     template_source = read_template(template) if template else None
     ev = load_evidence(evidence_dir)
@@ -54,6 +58,7 @@ def make_report(evidence_dir: str, thresholds: dict | None = None, meta: dict | 
     seen = what_students_saw(ev, th)
     gates = evaluate_gates(ev, load, th, gates, require_reconciliation, seen)
     report = build_report(ev, load, gates, th, meta or {}, seen)
+    _compare(report, evidence_dir, previous, th)
     markdown = render_markdown(report, template_source, template) if template else render_markdown(report)
     return {
         "report": report,
@@ -66,11 +71,28 @@ def make_report(evidence_dir: str, thresholds: dict | None = None, meta: dict | 
     }
 
 
+def _compare(report: dict, evidence_dir: str, previous: str | None, th: dict) -> None:
+    if not previous:
+        attach(report, None, "not compared (no previous rehearsal given)")
+        return
+    if previous == AUTO:
+        found = find_previous(evidence_dir, report.get("environment"), report["run"]["started_at"])
+        if not found:
+            attach(report, None, "not compared: no earlier rehearsal of this environment next to this one")
+            return
+        previous = found
+    if os.path.realpath(previous) == os.path.realpath(evidence_dir):
+        raise OpsError(f"previous {previous} is this rehearsal's own evidence directory; give an earlier one.")
+    attach(report, compare(report, read_report(previous), previous, th["regression_pct"]))
+
+
 def run(evidence_dir: str, thresholds: dict | None, meta: dict, check_mode: bool,
-        gates: list[str] | None = None, require_reconciliation: bool = True, template: str | None = None) -> dict:
+        gates: list[str] | None = None, require_reconciliation: bool = True, template: str | None = None,
+        previous: str | None = None) -> dict:
     """The module's work: the verdict, the gates, and the files written (none in check mode)."""
-    made = make_report(evidence_dir, thresholds, meta, gates, require_reconciliation, template)
+    made = make_report(evidence_dir, thresholds, meta, gates, require_reconciliation, template, previous)
     report = made["report"]
     files, changed = write_files(evidence_dir, made["contents"], check_mode)
     return {"changed": changed, "verdict": report["verdict"], "gates": report["gates"],
-            "failed_gates": report["failed_gates"], "files": files, "thresholds": report["thresholds"]}
+            "failed_gates": report["failed_gates"], "files": files, "thresholds": report["thresholds"],
+            "problems": report["problems"], "comparison": report["comparison"]}
