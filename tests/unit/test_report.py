@@ -142,7 +142,7 @@ def healthy() -> dict:
         "ux.json": {"session_id": "6c2f1e99", "answered": 10, "passed": True,
                     "checks": {name: {"passed": True, "detail": "as expected"} for name in UX_CHECKS},
                     "steps": [{"step": "login", "status": 200, "ms": 24.0, "request_id": "r1", "method": "POST"},
-                              {"step": "sessions", "status": 201, "ms": 26.4, "request_id": "r2", "method": "POST"},
+                              {"step": "create_session", "status": 201, "ms": 26.4, "request_id": "r2", "method": "POST"},
                               {"step": "answer", "status": 200, "ms": 15.5, "request_id": "r3", "method": "POST"},
                               {"step": "submit", "status": 200, "ms": 30.1, "request_id": "r4", "method": "POST"}]},
     }

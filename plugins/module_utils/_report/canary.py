@@ -36,12 +36,14 @@ def _sample(tick: dict) -> dict:
     return {"at": tick["start"], **{k: tick.get(k) for k in SAMPLE_KEYS}}
 
 
-def fault_effect(ticks: list[dict], start: float, end: float, settle: float) -> dict:
-    """A fault's effect on the canary: outage_s (first failure in [start, end + settle] to the next
-    complete success; 0 when it never failed), recovery_s (the fault's end to the first complete
-    success; 0 when the canary was fine at the end and stayed fine), None where the evidence does
-    not reach far enough (no success after the failure, no tick after the end)."""
-    covering = [t for t in ticks if t["end"] >= start and t["start"] <= end + settle]
+def fault_effect(ticks: list[dict], start: float, end: float, settle: float, until: float | None = None) -> dict:
+    """A fault's effect on the canary: outage_s (first failure in [start, end + settle], never past
+    `until` (the next fault's start), to the next complete success; 0 when it never failed),
+    recovery_s (the fault's end to the first complete success; 0 when the canary was fine at the end
+    and stayed fine), None where the evidence does not reach far enough (no success after the
+    failure, no tick after the end)."""
+    horizon = end + settle if until is None else min(end + settle, max(end, until))
+    covering = [t for t in ticks if t["end"] >= start and t["start"] < horizon]
     if not covering:
         return {"measured": False, "outage_s": None, "recovery_s": None, "failures": 0, "first_failure": None}
     failures = [t for t in covering if not t["ok"] and t["start"] >= start - 1.0]
@@ -97,7 +99,7 @@ def summary(ticks: list[dict]) -> dict:
 
 def timeline(ticks: list[dict], limit: int = 3000) -> list[list]:
     """[t, ok, ready_ok] per tick for the report's chart (at most `limit` points, evenly taken)."""
-    step = max(1, len(ticks) // limit)
+    step = max(1, -(-len(ticks) // limit))
     return [[rounded(t["start"]), t["ok"], t["ready_ok"]] for t in ticks[::step]]
 
 
@@ -111,11 +113,13 @@ def what_students_saw(ev: dict, th: dict) -> dict:
     """Per fault (in faults.json order) the canary's outage and recovery; readiness that lied."""
     ticks = read_ticks(ev.get("canary"))
     faults = []
-    for fault in as_list(ev["faults"]):
-        fault = as_dict(fault)
-        start, end = parse_iso(fault.get("injected_at")), fault_end(fault)
+    listed = [as_dict(f) for f in as_list(ev["faults"])]
+    starts = [parse_iso(f.get("injected_at")) for f in listed]
+    for i, fault in enumerate(listed):
+        start, end = starts[i], fault_end(fault)
         if start is None or end is None or not ticks:
             faults.append(None)
             continue
-        faults.append(fault_effect(ticks, start, end, th["recovery_seconds"]))
+        later = [s for s in starts[i + 1:] if s is not None and s >= start]
+        faults.append(fault_effect(ticks, start, end, th["recovery_seconds"], min(later) if later else None))
     return {"ticks": ticks, "faults": faults, "lies": readiness_lies(ticks), "summary": summary(ticks)}
