@@ -30,14 +30,14 @@ def test_post_exam_unfreezes_verifies_and_reports(lab):
     assert lab.flag() is True and not lab.worker_running()
     # one student's real exam during the window
     rc, flow = lab.module("student_flow", {"api_url": "{{ examday_api_url }}", "email": "{{ examday_student_email }}",
-                                           "password": "{{ examday_student_password }}", "session": "{{ examday_session_spec }}",
+                                           "password": "{{ examday_student_password }}",
                                            "experience_checks": False})
     assert rc == 0, flow
 
     proc, directory, report = run_post_exam(lab, since)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert report["verdict"] == "GO" and [g["id"] for g in report["gates"]] == [
-        "zero_data_loss", "no_corrupted_sessions", "audit_logs", "db_pool"]
+        "run_complete", "zero_data_loss", "no_corrupted_sessions", "idempotent_submits", "audit_logs", "db_pool"]
     assert lab.flag() in (None, False, "false") and lab.worker_running()
     assert glob.glob(os.path.join(directory, "unfreeze-*.json")) and os.path.exists(os.path.join(directory, "report.html"))
     assert_no_secret({**artifacts(directory), "ansible stdout": proc.stdout})
@@ -52,8 +52,10 @@ def test_post_exam_unfreezes_verifies_and_reports(lab):
             (flow["session_id"],))
     proc, directory, report = run_post_exam(lab, since)
     assert proc.returncode != 0 and report["verdict"] == "NO-GO"
-    assert report["failed_gates"] == ["no corrupted sessions"], report["failed_gates"]
+    assert report["failed_gates"] == ["no corrupted sessions", "idempotent submits"], report["failed_gates"]
     assert "duplicate_submits" in next(g for g in report["gates"] if g["id"] == "no_corrupted_sessions")["detail"]
+    idem = next(g for g in report["gates"] if g["id"] == "idempotent_submits")
+    assert idem["value"] == 1 and "1 sessions with more than one submit event" in idem["detail"]
     with open(os.path.join(directory, "integrity.json"), encoding="utf-8") as fh:
         integrity = json.load(fh)
     dup = next(c for c in integrity["checks"] if c["name"] == "duplicate_submits")

@@ -68,20 +68,28 @@ def test_quick_rehearsal_of_a_healthy_lab_is_go(lab):
     gates = {g["name"]: g for g in report["gates"]}
     assert report["verdict"] == "GO", {n: g["detail"] for n, g in gates.items() if g["passed"] is not True}
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert len(gates) == 9 and all(g["passed"] is True for g in gates.values())
+    assert len(gates) == 13 and all(g["passed"] is True for g in gates.values())
     for name in ("report.md", "report.html", "report.xml", "run.json", "integrity.json", "ux.json", "faults.json",
-                 "metrics/metrics.json", "metrics/stats.jsonl", "load/answers/acks.jsonl", "load/submit/raw.json.gz"):
+                 "canary.jsonl", "metrics/metrics.json", "metrics/stats.jsonl", "load/answers/acks.jsonl",
+                 "load/submit/raw.json.gz"):
         assert os.path.getsize(os.path.join(directory, name)) > 0, name
 
     suite = ET.parse(os.path.join(directory, "report.xml")).getroot()
     cases = suite.findall(".//testcase")
-    assert len(cases) == 9 and not suite.findall(".//failure")
+    assert len(cases) == 13 and not suite.findall(".//failure")
 
     with open(os.path.join(directory, "faults.json"), encoding="utf-8") as fh:
         faults = json.load(fh)
     assert [f["fault"] for f in faults] == ["stop", "restart", "loss", "db_terminate", "restart"]
     assert all(f["restored"] and f["recovered"] and f["recovery_seconds"] < 30 for f in faults)
     assert faults[-1]["details"]["order"] == ["postgres", "redis", "backend", "traefik"]
+    # what students saw, per fault, measured by the canary (a fail-open Redis must not interrupt them at all)
+    seen = report["faults"]
+    assert all(f["canary"] is not None and f["canary"]["recovery_s"] is not None for f in seen), seen
+    assert seen[0]["canary"]["outage_s"] == 0 and seen[0]["max_outage_s"] == 0
+    assert seen[-1]["drill"] is True and seen[-1]["restart_s"] > 1  # the drill restarts five services in order
+    assert report["canary"]["summary"]["ticks"] > 100 and report["canary"]["lies"] == []
+    assert report["problems"] == [] and report["idempotency"]["pairs"] > 0 and report["idempotency"]["differ"] == 0
 
     with open(os.path.join(directory, "integrity.json"), encoding="utf-8") as fh:
         integrity = json.load(fh)
@@ -100,35 +108,101 @@ def test_quick_rehearsal_of_a_healthy_lab_is_go(lab):
     assert_no_secret({**artifacts(directory), "ansible stdout": proc.stdout, "ansible stderr": proc.stderr})
 
 
-def test_defects_make_the_rehearsal_no_go_naming_the_gates(clean_defects):
-    """Submits that are not idempotent and answers lost while Redis is down: the report says NO-GO
-    and names zero data loss and corrupted sessions, with the evidence. A small profile: one fault."""
-    lab = clean_defects
-    lab.set_defects("nonidempotent_submit", "answers_lost_without_redis")
-    small = {
+def small(faults: list | None = None, **extra) -> str:
+    """A CI-sized rehearsal: short scenarios, the given faults (default none) at full length."""
+    return json.dumps({
         "rehearsal_profile": "ci",
         "rehearsal_load_profiles": {"ci": {
             "sessions": {"vus": 5, "duration": "10s", "pace": 6.5},
-            "answers": {"vus": 10, "think_time": 1},
+            "answers": {"vus": 10, "think_time": 1, "duration": "30s"},  # its length when no fault is planned
             "submit": {"vus": 10, "duration": "15s", "pace": 13}}},
         "rehearsal_fault_profiles": {"ci": {"scale": 1, "gap": 5}},
-        "rehearsal_faults": [{"name": "Redis stopped", "fault": "stop", "target": {"service": "redis"},
-                              "duration": 10, "allowance": 5}],
-    }
-    proc, directory, report = run_rehearsal(lab, "-e", json.dumps(small))
+        "rehearsal_faults": faults or [],
+        "rehearsal_compare_with": "",
+        **extra,
+    })
+
+
+def test_defects_make_the_rehearsal_no_go_naming_the_gates(clean_defects):
+    """Submits that are not idempotent and answers lost while Redis is down: the report says NO-GO and
+    names zero data loss and idempotent submits, with the evidence; the database's duplicate-submit
+    check is switched off, so the load's own evidence (double submits answered differently) decides."""
+    lab = clean_defects
+    lab.set_defects("nonidempotent_submit", "answers_lost_without_redis")
+    faults = [{"name": "Redis stopped", "fault": "stop", "target": {"role": "redis"}, "duration": 10, "allowance": 5}]
+    proc, directory, report = run_rehearsal(lab, "-e", small(faults, rehearsal_integrity_checks=[
+        {"name": "duplicate_submits", "enabled": False}]))
     assert proc.returncode != 0
     assert report["verdict"] == "NO-GO"
-    assert {"zero data loss", "no corrupted sessions"} <= set(report["failed_gates"]), report["failed_gates"]
+    assert {"zero data loss", "idempotent submits"} <= set(report["failed_gates"]), report["failed_gates"]
     gates = {g["name"]: g for g in report["gates"]}
     assert "lost" in gates["zero data loss"]["detail"] and "integrity.json" in gates["zero data loss"]["evidence"]
-    assert "duplicate_submits" in gates["no corrupted sessions"]["detail"]
+    idem = gates["idempotent submits"]
+    assert "double submits answered differently" in idem["detail"] and idem["value"] > 0, idem
+    assert report["idempotency"]["differ"] > 0
     assert "NO-GO" in proc.stdout and "zero data loss" in proc.stdout
     with open(os.path.join(directory, "integrity.json"), encoding="utf-8") as fh:
         integrity = json.load(fh)
     assert integrity["reconciliation"]["lost"]["count"] > 0 and integrity["reconciliation"]["lost"]["samples"]
+    assert "duplicate_submits" not in [c["name"] for c in integrity["checks"] if c.get("passed") is not None]
     assert not active_faults()
     assert lab.flag() in (None, False, "false")
     assert_no_secret({**artifacts(directory), "ansible stdout": proc.stdout, "ansible stderr": proc.stderr})
+
+
+def test_a_stale_overwrite_is_no_go_naming_both_requests(clean_defects):
+    """The lab without write ordering, and every 40th answer held 12 s by the backend (the client gives
+    up after 10 s and answers again): the held request lands later and overwrites the acknowledged
+    answer. With no fault at all, zero data loss fails and names both requests."""
+    lab = clean_defects
+    lab.set_defects("unordered_writes", "slow_answers")
+    proc, directory, report = run_rehearsal(lab, "-e", small())
+    assert proc.returncode != 0 and report["verdict"] == "NO-GO"
+    gate = next(g for g in report["gates"] if g["id"] == "zero_data_loss")
+    assert gate["passed"] is False and "overwritten by a stale write" in gate["detail"], gate
+    stale = report["integrity"]["reconciliation"]["stale_overwrites"]
+    assert stale["count"] > 0, report["integrity"]["reconciliation"]
+    first = stale["samples"][0]
+    for rid in (first["stale_write"]["request_id"], first["acknowledged_write"]["request_id"]):
+        assert rid and rid in gate["detail"]
+    # no fault was planned: the fault gates pass and say so
+    for gid in ("recovery", "fault_error_budget"):
+        g = next(x for x in report["gates"] if x["id"] == gid)
+        assert g["passed"] is True and "empty fault schedule" in g["detail"]
+    assert not active_faults()
+
+
+def test_lying_readiness_a_crashed_phase_and_the_inventory_p95_are_each_named(clean_defects):
+    """Readiness that says ok while the database is down (the lab's ready_lies), the database stopped
+    for 10 s: the readiness gate fails with the times, the students' recovery is measured above 0. In
+    the same run a custom integrity check with a typo crashes the integrity phase, and the inventory's
+    p95 of 1 ms fails both k6's threshold and the latency gate: one threshold source."""
+    lab = clean_defects
+    lab.set_defects("ready_lies")
+    faults = [{"name": "database stopped", "fault": "stop", "target": {"role": "db"}, "duration": 10, "allowance": 20}]
+    proc, directory, report = run_rehearsal(lab, "-e", small(
+        faults, examday_thresholds={"p95_ms": 1},
+        rehearsal_integrity_checks=[{"name": "typo", "sql": "SELECT id FROM no_such_table"}]))
+    assert proc.returncode != 0 and report["verdict"] == "NO-GO"
+    gates = {g["id"]: g for g in report["gates"]}
+    truth = gates["readiness_truth"]
+    assert truth["passed"] is False and truth["value"] > 5 and "while students failed" in truth["detail"], truth
+    assert report["canary"]["lies"] and report["faults"][0]["canary"]["recovery_s"] is not None
+    assert report["faults"][0]["canary"]["outage_s"] > 5
+    crashed = gates["run_complete"]
+    assert crashed["passed"] is False and "integrity:" in crashed["detail"] and "no_such_table" in crashed["detail"]
+    assert report["problems"][0]["phase"] == "integrity"
+    assert gates["zero_data_loss"]["passed"] is None  # its evidence is gone, said out loud
+    latency = gates["latency_p95"]
+    assert latency["passed"] is False and latency["threshold"] == 1
+    with open(os.path.join(directory, "load", "answers", "result.json"), encoding="utf-8") as fh:
+        k6 = json.load(fh)["thresholds"]
+    assert k6 and any("p(95)<1" in name and passed is False for name, passed in k6.items()), k6
+    with open(os.path.join(directory, "report.md"), encoding="utf-8") as fh:
+        markdown = fh.read()
+    assert "**Phases that failed**" in markdown and "readiness said ok while students failed" in markdown
+    assert "NO-GO" in proc.stdout and "integrity" in proc.stdout
+    assert not active_faults() and lab.containers("postgres")
 
 
 @pytest.mark.parametrize("extra, words", [

@@ -622,7 +622,7 @@ def test_module_documentation_defaults_are_the_logic_defaults():
 
 # -- post-exam: a subset of gates, no acknowledged-write record -----------------------------------
 
-POST_EXAM = ["zero_data_loss", "no_corrupted_sessions", "audit_logs", "db_pool"]
+POST_EXAM = ["run_complete", "zero_data_loss", "no_corrupted_sessions", "idempotent_submits", "audit_logs", "db_pool"]
 
 
 def post_exam_files() -> dict:
@@ -636,8 +636,9 @@ def test_post_exam_judges_its_gates_on_the_checks_alone(tmp_path):
     assert result["verdict"] == "GO", result["gates"]
     assert [g["id"] for g in result["gates"]] == POST_EXAM
     assert "no record of acknowledged writes" in gate(result, "zero data loss")["detail"]
+    assert "0 sessions with more than one submit event" in gate(result, "idempotent submits")["detail"]
     suite = ET.parse(tmp_path / "report.xml").getroot()
-    assert len(suite.findall(".//testcase")) == 4
+    assert len(suite.findall(".//testcase")) == len(POST_EXAM)
 
 
 def test_post_exam_without_any_reconciliation(tmp_path):

@@ -18,6 +18,7 @@ REPORT_JSON = "report.json"
 REPORT_XML = "report.xml"
 REPORT_HTML = "report.html"
 REPORT_FILES = (REPORT_MD, REPORT_JSON, REPORT_XML, REPORT_HTML)
+SMOKE_FLOW = "smoke-flow.json"   # playbooks/smoke.yml's student flow (read by no report)
 FREEZE_PREFIX = "freeze-"        # freeze-<host>-<time>.json (the freeze role's record)
 UNFREEZE_PREFIX = "unfreeze-"
 
@@ -26,10 +27,18 @@ METRICS = "metrics.json"         # in METRICS_DIR
 STATS = "stats.jsonl"            # in METRICS_DIR
 DB_SAMPLES = "db_samples.jsonl"  # in METRICS_DIR
 STOP = "stop"                    # in METRICS_DIR (and next to the canary): ends a background sampler
+REDIS_INFO = "redis-info.txt"    # in METRICS_DIR: the raw captures the report lists as appendices
+PROMETHEUS = "prometheus.json"
+EDGE_LOG = "edge.log"
+EDGE_ERROR_LOG = "edge-error.log"
+BACKEND_LOG = "backend-{name}.log"          # per container
+BACKEND_STDERR_LOG = "backend-{name}.stderr.log"
+WORKER_LOG = "worker-{name}.log"
 
 LOAD_DIR = "load"                # load/<scenario>/...
 LOAD_SUMMARY = "summary.json"
 LOAD_RAW = "raw.json.gz"
+LOAD_RAW_PLAIN = "raw.json"      # the same stream uncompressed (older runs, hand-made evidence)
 LOAD_ACKS = "acks.jsonl"
 LOAD_RESULT = "result.json"
 LOAD_FILES = {"summary": LOAD_SUMMARY, "raw": LOAD_RAW, "acks": LOAD_ACKS, "result": LOAD_RESULT}

@@ -1,23 +1,25 @@
 # Copyright: examday.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The constants the metrics files share: evidence file names, thresholds, the not-measured prefix.
+"""The constants the metrics files share: evidence file names (from the contract), thresholds, the not-measured prefix.
 
 Defined once here and imported by every writer and reader (the sampler, the capture, the scans)."""
 from __future__ import annotations
 
-# Files of the metrics evidence directory (`output_dir`).
-STATS_FILE = "stats.jsonl"
-DB_SAMPLES_FILE = "db_samples.jsonl"
-METRICS_FILE = "metrics.json"
-STOP_FILE = "stop"
-REDIS_INFO_FILE = "redis-info.txt"
-PROMETHEUS_FILE = "prometheus.json"
-EDGE_LOG_FILE = "edge.log"
-EDGE_ERROR_LOG_FILE = "edge-error.log"
+from ansible_collections.examday.ops.plugins.module_utils._evidence import names
+
+# Files of the metrics evidence directory (`output_dir`): the evidence contract's (_evidence/names.py).
+STATS_FILE = names.STATS
+DB_SAMPLES_FILE = names.DB_SAMPLES
+METRICS_FILE = names.METRICS
+STOP_FILE = names.STOP
+REDIS_INFO_FILE = names.REDIS_INFO
+PROMETHEUS_FILE = names.PROMETHEUS
+EDGE_LOG_FILE = names.EDGE_LOG
+EDGE_ERROR_LOG_FILE = names.EDGE_ERROR_LOG
 # Per container; `name` is the container's name through files.safe_filename().
-BACKEND_LOG_FILE = "backend-{name}.log"
-BACKEND_STDERR_LOG_FILE = "backend-{name}.stderr.log"
-WORKER_LOG_FILE = "worker-{name}.log"
+BACKEND_LOG_FILE = names.BACKEND_LOG
+BACKEND_STDERR_LOG_FILE = names.BACKEND_STDERR_LOG
+WORKER_LOG_FILE = names.WORKER_LOG
 
 # The key under which _docker_cli puts `docker logs --timestamps`' own time stamp into a record.
 DOCKER_TS = "docker_ts"
