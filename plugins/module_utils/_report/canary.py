@@ -3,7 +3,12 @@
 """What students saw, from the canary's ticks (canary.jsonl): per fault the user-visible outage (from
 the canary's first failure to its next complete success; 0 when it never failed) and the recovery
 (from the fault's end to the canary's first complete success), and the times readiness said ok while
-the canary failed on the server side (readiness that lies). Pure functions of the ticks."""
+the canary failed on the server side (readiness that lies). Pure functions of the ticks.
+
+Readiness lies only where the evidence shows it: the platform itself answered the student with a
+5xx (a timeout or an unreachable address may be the network between, which readiness cannot see),
+in at least MIN_LIE_TICKS ticks in a row, each of which asked readiness and got ok. One failed
+request is a transient error (the error-rate gates count it), not a readiness that lies."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,6 +17,7 @@ from ansible_collections.examday.ops.plugins.module_utils._k6_samples import par
 from ansible_collections.examday.ops.plugins.module_utils._report.values import as_dict, as_int, as_list, clip, rounded
 
 SAMPLE_KEYS = ("step", "status", "code", "error", "request_id", "ready_detail")
+MIN_LIE_TICKS = 2
 
 
 def read_ticks(rows: Any) -> list[dict]:
@@ -25,7 +31,7 @@ def read_ticks(rows: Any) -> list[dict]:
         status = as_int(row.get("status"))
         out.append({"start": start, "end": end if end is not None else start, "ok": row.get("ok") is True,
                     "ready_ok": row.get("ready_ok") is True, "status": status,
-                    "server_side": row.get("ok") is not True and (status is None or status == 0 or status >= 500),
+                    "server_side": row.get("ok") is not True and status is not None and status >= 500,
                     **{k: clip(row.get(k), 200) if isinstance(row.get(k), str) else row.get(k)
                        for k in SAMPLE_KEYS if k != "status"}})
     out.sort(key=lambda t: t["start"])
@@ -68,19 +74,19 @@ def fault_effect(ticks: list[dict], start: float, end: float, settle: float, unt
 
 
 def readiness_lies(ticks: list[dict]) -> list[dict]:
-    """Runs of consecutive ticks in which the canary failed on the server side (no answer, a 5xx)
-    while readiness, asked in the same tick, said ok: [{start, end, seconds, ticks, samples}]."""
+    """Runs of at least MIN_LIE_TICKS consecutive ticks in which the platform answered the canary with a
+    5xx while readiness, asked in the same tick, said ok: [{start, end, seconds, ticks, samples}]."""
     episodes, current = [], []
     for tick in ticks + [None]:
         lying = tick is not None and tick["server_side"] and tick["ready_ok"]
         if lying:
             current.append(tick)
             continue
-        if current:
+        if len(current) >= MIN_LIE_TICKS:
             episodes.append({"start": current[0]["start"], "end": current[-1]["end"],
                              "seconds": rounded(current[-1]["end"] - current[0]["start"]), "ticks": len(current),
                              "samples": [_sample(t) for t in current[:3]]})
-            current = []
+        current = []
     return episodes
 
 

@@ -430,7 +430,8 @@ def _recovery(gate: Gate, inp: GateInput) -> dict:
 
 
 @hard_gate("readiness_truth", "readiness tells the truth", "s",
-           rule="readiness never said ok for more than {readiness_lie_seconds:g} s while students failed",
+           rule="readiness never said ok for more than {readiness_lie_seconds:g} s while the platform answered students "
+                "with 5xx (2 canary ticks in a row at least)",
            mitigation="Make readiness check what students need (the database, Redis where it is not fail-open, the "
                       "pool) and answer a failing status, so the edge and the operators stop trusting a broken backend.")
 def _readiness_truth(gate: Gate, inp: GateInput) -> dict:
@@ -444,7 +445,7 @@ def _readiness_truth(gate: Gate, inp: GateInput) -> dict:
     summary = seen.get("summary") or {}
     if not lies:
         return gate.result(True, 0, limit, rule, files,
-                           f"readiness said ok in no tick in which the canary failed on the server side "
+                           f"readiness never said ok in two ticks in a row in which the platform answered the canary with a 5xx "
                            f"({fmt_n(summary.get('ticks'))} ticks, {fmt_n(summary.get('failures'))} failed)")
     worst = max(e["seconds"] or 0 for e in lies)
     parts = []
