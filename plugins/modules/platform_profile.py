@@ -9,7 +9,7 @@ short_description: Validate the platform profile and the thresholds, and show th
 version_added: 0.2.0
 description:
   - Validates the inventory's platform profile (C(examday_platform), every fact the collection uses about the
-    platform: API calls and the paths of the values read back, readiness rule, error codes, EXAM_MODE
+    platform - API calls and the paths of the values read back, readiness rule, error codes, EXAM_MODE
     mechanisms and proof, services by role, log keys, schema names, cohort) and the thresholds
     (C(examday_thresholds)), and returns both with every default filled in.
   - An unknown or mistyped key, a wrong type, a template placeholder a call does not know, a bad path or

@@ -12,7 +12,7 @@ description:
     their body by the platform profile's rules (I(platform.health), I(platform.readiness)), not by
     their code. A burst of requests through the edge proxy must all
     reach a healthy backend (its routes to every replica work). Database connections are compared with the app's pools
-    (I(platform.backend): pool_size + max_overflow per process, processes x replicas) and with max_connections. Also the compose project's
+    (I(platform.backend) - pool_size + max_overflow per process, processes x replicas) and with max_connections. Also the compose project's
     containers (state, health, restarts, CPU and memory limits) and a C(docker stats) snapshot.
   - Changes nothing. A check that could not be measured says so (C(passed=null)) and fails the
     verdict; it is never a silent pass. Without a usable docker CLI on the target the container
