@@ -239,10 +239,23 @@ def scalar(value) -> str:
     return json.dumps(value)
 
 
+def described(pad: str, text: str, width: int = 150) -> list[str]:
+    """`description:` as a double-quoted YAML scalar folded over lines of at most `width` (a line
+    break inside it reads as one space)."""
+    words, lines, line = scalar(text).split(" "), [], f"{pad}description:"
+    for word in words:
+        if len(line) + 1 + len(word) > width and line.strip() != "description:":
+            lines.append(line)
+            line = pad + "  "
+        line += ("" if line.endswith("  ") and line.strip() == "" else " ") + word
+    lines.append(line)
+    return lines
+
+
 def emit(name: str, spec: dict, path: str, indent: int, out: list) -> None:
     pad = " " * indent
     out.append(f"{pad}{name}:")
-    out.append(f"{pad}  description: {scalar(describe(path))}")
+    out.extend(described(pad + "  ", describe(path)))
     out.append(f"{pad}  type: {spec['type']}")
     if "elements" in spec:
         out.append(f"{pad}  elements: {spec['elements']}")
@@ -250,8 +263,6 @@ def emit(name: str, spec: dict, path: str, indent: int, out: list) -> None:
         out.append(f"{pad}  choices: {scalar(spec['choices'])}")
     if "default" in spec:
         out.append(f"{pad}  default: {scalar(spec['default'])}")
-    elif spec["type"] == "dict" and spec.get("options"):
-        out.append(f"{pad}  default: {{}}")
     if spec.get("options"):
         out.append(f"{pad}  suboptions:")
         for sub, subspec in spec["options"].items():
@@ -272,7 +283,7 @@ def fragment(doc: str, source: str, owner: str) -> str:
 
 def render_platform() -> str:
     spec = platform_argument_spec()["platform"]
-    lines = ["options:", "  platform:", f"    description: {scalar(describe(''))}", "    type: dict",
+    lines = ["options:", "  platform:", *described("    ", describe("")), "    type: dict",
              "    default: {}", "    suboptions:"]
     for name, sub in spec["options"].items():
         emit(name, sub, name, 6, lines)
@@ -282,17 +293,16 @@ def render_platform() -> str:
 def render_thresholds() -> str:
     spec = _thresholds.threshold_argument_spec()["thresholds"]
     lines = ["options:", "  thresholds:",
-             "    description: " + scalar(
-                 "The thresholds, defined once for everything that judges (set them as the inventory's "
-                 "C(examday_thresholds)): the report's gates judge by them and k6's thresholds are derived from "
-                 "them. Unset keys keep their defaults (the seeds' targets); an unknown key or a bad value fails "
-                 "before anything runs."),
+             *described("    ", "The thresholds, defined once for everything that judges (set them as the inventory's "
+                                "C(examday_thresholds)): the report's gates judge by them and k6's thresholds are derived "
+                                "from them. Unset keys keep their defaults (the seeds' targets); an unknown key or a bad "
+                                "value fails before anything runs."),
              "    type: dict", "    default: {}", "    suboptions:"]
     for name, sub in spec["options"].items():
         text = _thresholds.SPEC[name][2]
         text += "."
         lines.append(f"      {name}:")
-        lines.append(f"        description: {scalar(text)}")
+        lines.extend(described("        ", text))
         lines.append(f"        type: {sub['type']}")
         if "elements" in sub:
             lines.append(f"        elements: {sub['elements']}")

@@ -9,7 +9,9 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   platform:
-    description: "The platform profile: every fact the collection uses about the platform it operates (set it once as the inventory's C(examday_platform); docs/adapt.md explains how to find each value). Defaults are the real platform's (PLATFORM.md). Secrets never go here (they have options of their own)."
+    description: "The platform profile: every fact the collection uses about the platform it operates (set it once as the inventory's
+      C(examday_platform); docs/adapt.md explains how to find each value). Defaults are the real platform's (PLATFORM.md). Secrets never go here (they
+      have options of their own)."
     type: dict
     default: {}
     suboptions:
@@ -20,7 +22,6 @@ options:
       api:
         description: "The HTTP API."
         type: dict
-        default: {}
         suboptions:
           prefix:
             description: "Path prefix of the API calls whose path is relative."
@@ -29,7 +30,6 @@ options:
           auth:
             description: "How the access token is sent."
             type: dict
-            default: {}
             suboptions:
               header:
                 description: "Header name."
@@ -40,7 +40,8 @@ options:
                 type: str
                 default: "Bearer"
           ids:
-            description: "Type of the ids the platform hands out (sessions, questions): C(auto) sends them back as read; C(string) or C(integer) converts them and refuses an id of another type."
+            description: "Type of the ids the platform hands out (sessions, questions): C(auto) sends them back as read; C(string) or C(integer)
+              converts them and refuses an id of another type."
             type: str
             choices: ["auto", "string", "integer"]
             default: "auto"
@@ -69,7 +70,6 @@ options:
           closed:
             description: "Answers to an answer that mean the session is closed (the student starts a new one)."
             type: dict
-            default: {}
             suboptions:
               status:
                 description: "HTTP statuses."
@@ -84,7 +84,6 @@ options:
           stale:
             description: "Answers to an answer that mean the platform refused a stale write (an older version)."
             type: dict
-            default: {}
             suboptions:
               status:
                 description: "HTTP statuses."
@@ -99,7 +98,6 @@ options:
           statuses:
             description: "Session status values in API answers."
             type: dict
-            default: {}
             suboptions:
               active:
                 description: "An open session."
@@ -112,12 +110,10 @@ options:
           calls:
             description: "Each call's method, path, body and the values read back."
             type: dict
-            default: {}
             suboptions:
               health:
                 description: "Liveness (judged by I(health)). Placeholders: none."
                 type: dict
-                default: {}
                 suboptions:
                   method:
                     description: "HTTP method."
@@ -125,11 +121,13 @@ options:
                     choices: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     default: "GET"
                   path:
-                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty
+                      when the platform has no such call (only for optional calls)."
                     type: str
                     default: "/health"
                   body:
-                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no body."
+                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no
+                      body."
                     type: raw
                   headers:
                     description: "Extra request headers (values may hold placeholders)."
@@ -143,10 +141,10 @@ options:
                   read:
                     description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
                     type: dict
+                    default: {}
               ready:
                 description: "Readiness (judged by I(readiness)). Placeholders: none."
                 type: dict
-                default: {}
                 suboptions:
                   method:
                     description: "HTTP method."
@@ -154,11 +152,13 @@ options:
                     choices: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     default: "GET"
                   path:
-                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty
+                      when the platform has no such call (only for optional calls)."
                     type: str
                     default: "ready"
                   body:
-                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no body."
+                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no
+                      body."
                     type: raw
                   headers:
                     description: "Extra request headers (values may hold placeholders)."
@@ -172,10 +172,10 @@ options:
                   read:
                     description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
                     type: dict
+                    default: {}
               login:
                 description: "Log in. Placeholders: C({email}), C({password}). Reads C(access_token), C(refresh_token), C(user_id)."
                 type: dict
-                default: {}
                 suboptions:
                   method:
                     description: "HTTP method."
@@ -183,11 +183,13 @@ options:
                     choices: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     default: "POST"
                   path:
-                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty
+                      when the platform has no such call (only for optional calls)."
                     type: str
                     default: "auth/login"
                   body:
-                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no body."
+                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no
+                      body."
                     type: raw
                     default: {"email": "{email}", "password": "{password}"}
                   headers:
@@ -202,7 +204,6 @@ options:
                   read:
                     description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
                     type: dict
-                    default: {}
                     suboptions:
                       access_token:
                         description: "Path of C(access_token) in the answer."
@@ -219,7 +220,6 @@ options:
               refresh:
                 description: "Token refresh (optional). Placeholders: C({refresh_token})."
                 type: dict
-                default: {}
                 suboptions:
                   method:
                     description: "HTTP method."
@@ -227,11 +227,13 @@ options:
                     choices: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     default: "POST"
                   path:
-                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty
+                      when the platform has no such call (only for optional calls)."
                     type: str
                     default: "auth/refresh"
                   body:
-                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no body."
+                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no
+                      body."
                     type: raw
                     default: {"refresh_token": "{refresh_token}"}
                   headers:
@@ -246,7 +248,6 @@ options:
                   read:
                     description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
                     type: dict
-                    default: {}
                     suboptions:
                       access_token:
                         description: "Path of C(access_token) in the answer."
@@ -259,7 +260,6 @@ options:
               logout:
                 description: "Logout (optional). Placeholders: C({refresh_token})."
                 type: dict
-                default: {}
                 suboptions:
                   method:
                     description: "HTTP method."
@@ -267,11 +267,13 @@ options:
                     choices: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     default: "POST"
                   path:
-                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty
+                      when the platform has no such call (only for optional calls)."
                     type: str
                     default: "auth/logout"
                   body:
-                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no body."
+                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no
+                      body."
                     type: raw
                     default: {"refresh_token": "{refresh_token}"}
                   headers:
@@ -286,10 +288,10 @@ options:
                   read:
                     description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
                     type: dict
+                    default: {}
               create_session:
                 description: "Start an exam session. Placeholders: C({session}) (I(api.session))."
                 type: dict
-                default: {}
                 suboptions:
                   method:
                     description: "HTTP method."
@@ -297,11 +299,13 @@ options:
                     choices: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     default: "POST"
                   path:
-                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty
+                      when the platform has no such call (only for optional calls)."
                     type: str
                     default: "sessions"
                   body:
-                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no body."
+                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no
+                      body."
                     type: raw
                     default: "{session}"
                   headers:
@@ -316,7 +320,6 @@ options:
                   read:
                     description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
                     type: dict
-                    default: {}
                     suboptions:
                       session_id:
                         description: "Path of C(session_id) in the answer."
@@ -335,9 +338,9 @@ options:
                         type: str
                         default: "expires_at"
               read_session:
-                description: "Read a session with its questions. Placeholders: C({session_id}). Reads the list C(questions) and, in each item, C(question_id), C(position), C(has_answer)."
+                description: "Read a session with its questions. Placeholders: C({session_id}). Reads the list C(questions) and, in each item,
+                  C(question_id), C(position), C(has_answer)."
                 type: dict
-                default: {}
                 suboptions:
                   method:
                     description: "HTTP method."
@@ -345,11 +348,13 @@ options:
                     choices: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     default: "GET"
                   path:
-                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty
+                      when the platform has no such call (only for optional calls)."
                     type: str
                     default: "sessions/{session_id}"
                   body:
-                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no body."
+                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no
+                      body."
                     type: raw
                   headers:
                     description: "Extra request headers (values may hold placeholders)."
@@ -363,7 +368,6 @@ options:
                   read:
                     description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
                     type: dict
-                    default: {}
                     suboptions:
                       questions:
                         description: "Path of C(questions) in the answer."
@@ -394,9 +398,9 @@ options:
                         type: str
                         default: "session.expires_at"
               answer:
-                description: "Answer a question. Placeholders: C({session_id}), C({question_id}), C({selected_index}), C({position}), C({version}) (a number that grows with every write of a student: a platform that orders writes refuses an older one)."
+                description: "Answer a question. Placeholders: C({session_id}), C({question_id}), C({selected_index}), C({position}), C({version}) (a
+                  number that grows with every write of a student: a platform that orders writes refuses an older one)."
                 type: dict
-                default: {}
                 suboptions:
                   method:
                     description: "HTTP method."
@@ -404,11 +408,13 @@ options:
                     choices: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     default: "POST"
                   path:
-                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty
+                      when the platform has no such call (only for optional calls)."
                     type: str
                     default: "sessions/{session_id}/answer"
                   body:
-                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no body."
+                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no
+                      body."
                     type: raw
                     default: {"question_id": "{question_id}", "selected_index": "{selected_index}"}
                   headers:
@@ -423,7 +429,6 @@ options:
                   read:
                     description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
                     type: dict
-                    default: {}
                     suboptions:
                       answered_count:
                         description: "Path of C(answered_count) in the answer."
@@ -432,7 +437,6 @@ options:
               submit:
                 description: "Submit a session. Placeholders: C({session_id}), C({idempotency_key})."
                 type: dict
-                default: {}
                 suboptions:
                   method:
                     description: "HTTP method."
@@ -440,11 +444,13 @@ options:
                     choices: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     default: "POST"
                   path:
-                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty
+                      when the platform has no such call (only for optional calls)."
                     type: str
                     default: "sessions/{session_id}/submit"
                   body:
-                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no body."
+                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no
+                      body."
                     type: raw
                   headers:
                     description: "Extra request headers (values may hold placeholders)."
@@ -458,7 +464,6 @@ options:
                   read:
                     description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
                     type: dict
-                    default: {}
                     suboptions:
                       status:
                         description: "Path of C(status) in the answer."
@@ -473,9 +478,9 @@ options:
                     type: str
                     default: "Idempotency-Key"
               exam_mode_get:
-                description: "Read EXAM_MODE (optional; empty path when the platform has no such call). Reads C(enabled) and C(stored) (the stored flag, when the answer carries it)."
+                description: "Read EXAM_MODE (optional; empty path when the platform has no such call). Reads C(enabled) and C(stored) (the stored
+                  flag, when the answer carries it)."
                 type: dict
-                default: {}
                 suboptions:
                   method:
                     description: "HTTP method."
@@ -483,11 +488,13 @@ options:
                     choices: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     default: "GET"
                   path:
-                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty
+                      when the platform has no such call (only for optional calls)."
                     type: str
                     default: ""
                   body:
-                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no body."
+                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no
+                      body."
                     type: raw
                   headers:
                     description: "Extra request headers (values may hold placeholders)."
@@ -501,7 +508,6 @@ options:
                   read:
                     description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
                     type: dict
-                    default: {}
                     suboptions:
                       enabled:
                         description: "Path of C(enabled) in the answer."
@@ -514,7 +520,6 @@ options:
               exam_mode_set:
                 description: "Set EXAM_MODE (mechanism C(api)). Placeholders: C({enabled}), C({reason}), C({confirmation})."
                 type: dict
-                default: {}
                 suboptions:
                   method:
                     description: "HTTP method."
@@ -522,11 +527,13 @@ options:
                     choices: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     default: "POST"
                   path:
-                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                    description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and URL-encoded. Empty
+                      when the platform has no such call (only for optional calls)."
                     type: str
                     default: "admin/system/exam-mode"
                   body:
-                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no body."
+                    description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type). Null for no
+                      body."
                     type: raw
                     default: {"enabled": "{enabled}", "reason": "{reason}", "confirmation_phrase": "{confirmation}"}
                   headers:
@@ -541,10 +548,10 @@ options:
                   read:
                     description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
                     type: dict
+                    default: {}
       health:
         description: "How a health answer is judged by its body."
         type: dict
-        default: {}
         suboptions:
           rule:
             description: "C(flat) reads C(checks.<name>) as a status word; C(nested) reads C(checks.<name>.status)."
@@ -572,7 +579,6 @@ options:
       readiness:
         description: "How a readiness answer is judged by its body."
         type: dict
-        default: {}
         suboptions:
           rule:
             description: "C(flat) reads C(checks.<name>) as a status word; C(nested) reads C(checks.<name>.status)."
@@ -600,10 +606,10 @@ options:
       exam_mode:
         description: "EXAM_MODE: how it is switched and how it is proven by effect."
         type: dict
-        default: {}
         suboptions:
           mechanism:
-            description: "The switch used: C(api) (I(api.calls.exam_mode_set)), C(flag) (the flag row, I(exam_mode.flag)) or C(env) (I(exam_mode.env) and a restart)."
+            description: "The switch used: C(api) (I(api.calls.exam_mode_set)), C(flag) (the flag row, I(exam_mode.flag)) or C(env) (I(exam_mode.env)
+              and a restart)."
             type: str
             choices: ["api", "flag", "env"]
             default: "api"
@@ -614,7 +620,6 @@ options:
           confirmation:
             description: "Confirmation phrases the admin API wants."
             type: dict
-            default: {}
             suboptions:
               enable:
                 description: "To turn it on."
@@ -627,7 +632,6 @@ options:
           flag:
             description: "The flag row."
             type: dict
-            default: {}
             suboptions:
               table:
                 description: "Table (optionally schema-qualified)."
@@ -671,9 +675,9 @@ options:
                 type: str
                 default: "updated_at"
           env:
-            description: "The environment variable read at start (mechanism C(env)); the env file and compose files are options of the exam_mode module."
+            description: "The environment variable read at start (mechanism C(env)); the env file and compose files are options of the exam_mode
+              module."
             type: dict
-            default: {}
             suboptions:
               var:
                 description: "Variable name."
@@ -685,9 +689,9 @@ options:
                 elements: str
                 default: ["backend"]
           probe:
-            description: "The request that proves EXAM_MODE by effect: the platform refuses it while EXAM_MODE is on (it must never run a job: a dry-run form, or one that fails validation when off)."
+            description: "The request that proves EXAM_MODE by effect: the platform refuses it while EXAM_MODE is on (it must never run a job: a
+              dry-run form, or one that fails validation when off)."
             type: dict
-            default: {}
             suboptions:
               method:
                 description: "HTTP method."
@@ -719,9 +723,9 @@ options:
                 type: int
                 default: 8
           jobs_evidence:
-            description: "Evidence that the job runner idles: C(log) reads a service's log lines (a worker service, or a cron-style runner inside the backend); C(none) when the platform logs nothing (the probe is the evidence)."
+            description: "Evidence that the job runner idles: C(log) reads a service's log lines (a worker service, or a cron-style runner inside the
+              backend); C(none) when the platform logs nothing (the probe is the evidence)."
             type: dict
-            default: {}
             suboptions:
               kind:
                 description: "C(log) or C(none)."
@@ -754,7 +758,6 @@ options:
       jobs:
         description: "Background jobs turned off by the freeze."
         type: dict
-        default: {}
         suboptions:
           services:
             description: "Compose services that only run jobs (stopped or paused)."
@@ -779,7 +782,6 @@ options:
       services:
         description: "Compose service names by role (empty: the platform has no such service)."
         type: dict
-        default: {}
         suboptions:
           edge:
             description: "The edge proxy (Traefik)."
@@ -807,7 +809,6 @@ options:
       backend:
         description: "Backend topology and database pools."
         type: dict
-        default: {}
         suboptions:
           replicas:
             description: "Containers of the backend service."
@@ -832,17 +833,14 @@ options:
       logs:
         description: "Where the log records keep their values (JSON keys, dotted paths)."
         type: dict
-        default: {}
         suboptions:
           backend:
             description: "Backend logs."
             type: dict
-            default: {}
             suboptions:
               keys:
                 description: "Keys of a backend record."
                 type: dict
-                default: {}
                 suboptions:
                   event:
                     description: "Event name."
@@ -887,7 +885,6 @@ options:
               slow_sql:
                 description: "Slow SQL records."
                 type: dict
-                default: {}
                 suboptions:
                   event:
                     description: "Event value."
@@ -909,12 +906,10 @@ options:
           edge:
             description: "Edge access logs (JSON)."
             type: dict
-            default: {}
             suboptions:
               keys:
                 description: "Keys of an edge record."
                 type: dict
-                default: {}
                 suboptions:
                   request_id:
                     description: "Request id."
@@ -941,14 +936,13 @@ options:
                     type: str
                     default: "time"
       schema:
-        description: "Table and column names used by the integrity checks, reconciliation and statistics (empty: the platform has no such column; what needs it is not measured)."
+        description: "Table and column names used by the integrity checks, reconciliation and statistics (empty: the platform has no such column; what
+          needs it is not measured)."
         type: dict
-        default: {}
         suboptions:
           sessions:
             description: "Exam sessions."
             type: dict
-            default: {}
             suboptions:
               table:
                 description: "Table (optionally schema-qualified)."
@@ -997,7 +991,6 @@ options:
           statuses:
             description: "Session status values stored."
             type: dict
-            default: {}
             suboptions:
               active:
                 description: "Open."
@@ -1018,7 +1011,6 @@ options:
           questions:
             description: "A session's questions."
             type: dict
-            default: {}
             suboptions:
               table:
                 description: "Table (optionally schema-qualified)."
@@ -1039,7 +1031,6 @@ options:
           answers:
             description: "Stored answers (one row per answered question)."
             type: dict
-            default: {}
             suboptions:
               table:
                 description: "Table (optionally schema-qualified)."
@@ -1076,7 +1067,6 @@ options:
           events:
             description: "Attempt events."
             type: dict
-            default: {}
             suboptions:
               table:
                 description: "Table (optionally schema-qualified)."
@@ -1101,7 +1091,6 @@ options:
           mastery:
             description: "Per-user mastery rows (empty table: the check is skipped)."
             type: dict
-            default: {}
             suboptions:
               table:
                 description: "Table (optionally schema-qualified)."
@@ -1118,7 +1107,6 @@ options:
           users:
             description: "Users."
             type: dict
-            default: {}
             suboptions:
               table:
                 description: "Table (optionally schema-qualified)."
@@ -1137,13 +1125,13 @@ options:
                 type: str
                 default: "is_active"
       reconcile:
-        description: "Reconciliation of acknowledged writes per ack kind, overriding or adding to the defaults built from I(schema): C({kind: {sql, key, compare, require, max}}) (docs/evidence.md)."
+        description: "Reconciliation of acknowledged writes per ack kind, overriding or adding to the defaults built from I(schema): C({kind: {sql,
+          key, compare, require, max}}) (docs/evidence.md)."
         type: dict
         default: {}
       cohort:
         description: "How the synthetic student cohort of a load run is provisioned and retired (its password is an option of the load module)."
         type: dict
-        default: {}
         suboptions:
           method:
             description: "C(sql), C(api), C(command) (inside a service's container) or C(none) (it exists)."
@@ -1169,7 +1157,6 @@ options:
           sql:
             description: "SQL templates (C(%(name)s) parameters)."
             type: dict
-            default: {}
             suboptions:
               provision:
                 description: "Run once per student (default fits PLATFORM.md's users table)."
@@ -1184,7 +1171,6 @@ options:
           api:
             description: "Admin API requests."
             type: dict
-            default: {}
             suboptions:
               provision_method:
                 description: "Method."
@@ -1221,7 +1207,6 @@ options:
           command:
             description: "A command run in a service's container."
             type: dict
-            default: {}
             suboptions:
               service:
                 description: "Service."

@@ -9,7 +9,9 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   thresholds:
-    description: "The thresholds, defined once for everything that judges (set them as the inventory's C(examday_thresholds)): the report's gates judge by them and k6's thresholds are derived from them. Unset keys keep their defaults (the seeds' targets); an unknown key or a bad value fails before anything runs."
+    description: "The thresholds, defined once for everything that judges (set them as the inventory's C(examday_thresholds)): the report's gates
+      judge by them and k6's thresholds are derived from them. Unset keys keep their defaults (the seeds' targets); an unknown key or a bad value
+      fails before anything runs."
     type: dict
     default: {}
     suboptions:
@@ -58,7 +60,8 @@ options:
         type: float
         default: 20.0
       stale_overwrite_fails:
-        description: "Whether a stale write applied after a newer acknowledged one fails zero data loss (the student's last acknowledged answer is not stored)."
+        description: "Whether a stale write applied after a newer acknowledged one fails zero data loss (the student's last acknowledged answer is not
+          stored)."
         type: bool
         default: true
       slow_sql_ms:
@@ -72,7 +75,8 @@ options:
         elements: float
         default: [500.0, 1500.0]
       data_loss_checks:
-        description: "Integrity checks that count towards zero data loss (the others towards no corrupted sessions), compared in lower case with non-alphanumerics as _."
+        description: "Integrity checks that count towards zero data loss (the others towards no corrupted sessions), compared in lower case with
+          non-alphanumerics as _."
         type: list
         elements: str
         default: ["orphaned_answers", "orphan_answers", "missing_answers", "lost_answers"]

@@ -8,6 +8,7 @@ from typing import Callable
 
 from ansible_collections.examday.ops.plugins.module_utils._platform.profile import json_get
 
+
 def guard_flag_name(name: str, allow_freeze_updates: bool, freeze_flag: str = "FREEZE_UPDATES") -> None:
     """Refuses the student-blocking flag unless it was asked for explicitly."""
     if name.upper() == freeze_flag.upper() and not allow_freeze_updates:

@@ -28,6 +28,7 @@ description:
 author: examday.ops developers (@examday)
 extends_documentation_fragment:
   - examday.ops.db
+  - examday.ops.platform
 options:
   state:
     description: Inject a fault, restore active ones, or list them.

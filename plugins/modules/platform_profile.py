@@ -14,7 +14,7 @@ description:
     (C(examday_thresholds)), and returns both with every default filled in.
   - An unknown or mistyped key, a wrong type, a template placeholder a call does not know, a bad path or
     SQL name fails with one sentence naming the key (C(examday_platform.api.calls.login.path) ...).
-  - Changes nothing and contacts nothing: the roles run it first, before any other step.
+  - Changes nothing and contacts nothing; the roles run it first, before any other step.
 author: examday.ops developers (@examday)
 extends_documentation_fragment:
   - examday.ops.platform

@@ -94,7 +94,6 @@ stats:
   elements: dict
 """
 
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 

@@ -51,7 +51,8 @@ options:
         uses C(run_complete), C(zero_data_loss), C(no_corrupted_sessions), C(audit_logs) and C(db_pool).
     type: list
     elements: str
-    choices: [run_complete, zero_data_loss, no_corrupted_sessions, idempotent_submits, latency_p95, error_rate, fault_error_budget, recovery, readiness_truth, audit_logs, exam_mode, user_experience, db_pool]
+    choices: [run_complete, zero_data_loss, no_corrupted_sessions, idempotent_submits, latency_p95, error_rate,
+              fault_error_budget, recovery, readiness_truth, audit_logs, exam_mode, user_experience, db_pool]
   previous:
     description:
       - The evidence directory of an earlier rehearsal to compare with (its C(report.json) is read), or C(auto) for

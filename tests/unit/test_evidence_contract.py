@@ -117,6 +117,7 @@ def test_every_recorded_write_of_the_shipped_scenarios_is_a_valid_ack():
             record = acks.parse_record(raw, f"{os.path.basename(path)} line {i + 1}")
             kinds.add(record["kind"])
             assert record["outcome"] in acks.OUTCOMES
-            assert set(raw) <= set(acks.META_FIELDS) | {"session_id", "question_id", "selected_index", "user",
-                                                            "idempotency_key", "score_correct", "position"}
+            fields = {"session_id", "question_id", "selected_index", "user", "idempotency_key", "score_correct",
+                      "position"}
+            assert set(raw) <= set(acks.META_FIELDS) | fields
     assert kinds == set(acks.KINDS)

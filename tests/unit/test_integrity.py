@@ -131,7 +131,7 @@ def test_the_default_set_runs_on_another_schema_by_its_names_alone():
         "schema.statuses": {"active": "OPEN", "submitted": "FINISHED", "expired": "TIMED_OUT"},
     })
     params = ch.query_params(None, None, None, sch.schema_params(other["schema"]))
-    checks, _ = ch.prepare_checks(ch.merge_checks(None, True), params, other["schema"])
+    checks, _unavailable = ch.prepare_checks(ch.merge_checks(None, True), params, other["schema"])
     orphaned = next(c for c in checks if c["name"] == "orphaned_answers")["sql"]
     assert '"exam"."attempts" s WHERE s."attempt_id" = a."attempt_id"' in orphaned
     assert 'a."item_id" AS question_id' in orphaned
@@ -555,7 +555,7 @@ def test_a_users_own_kind_is_reconciled_by_its_query():
                "FROM jsonb_to_recordset(%(keys)s::jsonb) AS k(session_id text, question_id text) "
                "JOIN marks m ON m.sid::text = k.session_id AND m.qid::text = k.question_id"}}), SCHEMA)
     assert parse({"kind": "mark", "session_id": S1, "question_id": 5})["ignored"] == 1  # unknown by default
-    records, _ = _acks.parse_lines(ack_lines({"kind": "mark", "session_id": S1, "question_id": 5, "marked": True}), "a",
+    records, _ignored = _acks.parse_lines(ack_lines({"kind": "mark", "session_id": S1, "question_id": 5, "marked": True}), "a",
                                    {k: {"key": s["key"], "compare": s["compare"]} for k, s in specs.items()})
     summary = rec.summarize(records)
     got = rec.reconcile(specs, summary, {"kinds": {"mark": {(S1, "5"): {"marked": False}}}, "user_sessions": [],
@@ -592,7 +592,7 @@ def test_a_hundred_thousand_records_are_cheap_to_summarize():
     lines = (json.dumps({"kind": "answer", "session_id": f"00000000-0000-4000-8000-{i // 10:012d}",
                          "question_id": i % 10, "selected_index": i % 5, "ts": "2026-11-21T22:10:01Z"})
              for i in range(100_000))
-    records, _ = _acks.parse_lines(lines, "big")
+    records, _ignored = _acks.parse_lines(lines, "big")
     summary = rec.summarize(records)
     assert len(summary["kinds"]["answer"]) == 100_000
     assert [len(b) for b in rec.batches(sorted(summary["kinds"]["answer"]), 5000)][:2] == [5000, 5000]
@@ -601,7 +601,7 @@ def test_a_hundred_thousand_records_are_cheap_to_summarize():
 def test_read_acks_from_files(tmp_path):
     first = tmp_path / "a.jsonl"
     first.write_text("".join(ack_lines({"kind": "session", "session_id": S1, "ts": "2026-11-21T22:10:00Z"})))
-    records, _ = _acks.read([str(first)])
+    records, _ignored = _acks.read([str(first)])
     assert records[0]["source"] == f"{first} line 1"
     with pytest.raises(OpsError, match="cannot read acks file"):
         _acks.read([str(tmp_path / "missing.jsonl")])

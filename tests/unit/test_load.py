@@ -247,8 +247,8 @@ def test_generic_plan_and_targets():
 
 def test_a_users_own_script():
     plan = _load.build_plan(exam_params(scenario="reviews", script="/srv/k6/reviews.js", exec="mark"), "r")
-    assert (plan["script"], plan["exec"], plan["exam"], plan["user_script"]) == ("reviews.js", "mark", True,
-                                                                               "/srv/k6/reviews.js")
+    assert (plan["script"], plan["exec"], plan["exam"], plan["user_script"]) == (
+        "reviews.js", "mark", True, "/srv/k6/reviews.js")
     assert plan["options"]["scenarios"]["reviews"]["exec"] == "mark"
     with pytest.raises(OpsError, match="must be a k6 JavaScript file"):
         _load.build_plan(exam_params(scenario="x", script="/srv/k6/x.py"), "r")

@@ -377,9 +377,12 @@ class App:
             cur.execute("SELECT count(*) FILTER (WHERE is_correct) AS correct FROM session_answers WHERE session_id = %s",
                         (s["id"],))
             correct = cur.fetchone()["correct"]
+            # Racy, each request submits on its own: the later one stamps its own time, so the two
+            # answers differ (as on the real platform) and the session gets two submit events.
+            stamp = "now()" if racy else "coalesce(submitted_at, now())"
             db.execute(
                 cur,
-                "UPDATE test_sessions SET status = 'SUBMITTED', submitted_at = coalesce(submitted_at, now()), "
+                f"UPDATE test_sessions SET status = 'SUBMITTED', submitted_at = {stamp}, "
                 "score_correct = %s, score_total = total_questions, idempotency_key = coalesce(idempotency_key, %s) "
                 "WHERE id = %s RETURNING *",
                 (correct, key, s["id"]), self.cfg, req.request_id,

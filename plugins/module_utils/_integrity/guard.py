@@ -174,5 +174,3 @@ def placeholders(name: str, sql: str) -> set[str]:
         elif m.group("other") != "%":
             raise OpsError(f"check {name} has a % that is not a placeholder; write %% for a literal percent sign.")
     return used
-
-

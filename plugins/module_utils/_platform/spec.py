@@ -37,8 +37,16 @@ def _ints(*values: int) -> dict:
     return _opt("list", list(values), elements="int")
 
 
+# Option names Ansible's sanity test takes for secrets; here they are names of paths and columns.
+NOT_SECRETS = {"access_token", "refresh_token", "key", "key_column", "event_key", "keys"}
+
+
 def _reads(**paths: str) -> dict:
-    return _group(**{name: _opt("str", path) for name, path in paths.items()})
+    """Dotted paths of values read back; a call that reads nothing has an empty mapping."""
+    if not paths:
+        return _opt("dict", {})
+    return _group(**{name: _opt("str", path, **({"no_log": False} if name in NOT_SECRETS else {}))
+                     for name, path in paths.items()})
 
 
 def _call(method: str, path: str, body=None, reads: dict | None = None, ok: tuple = (200,), **extra) -> dict:
@@ -52,6 +60,12 @@ def _call(method: str, path: str, body=None, reads: dict | None = None, ok: tupl
     }
     options.update(extra)
     return _group(**options)
+
+
+def _keys(**paths: str) -> dict:
+    spec = _reads(**paths)
+    spec["no_log"] = False
+    return spec
 
 
 TOKENS = {"access_token": "tokens.access_token", "refresh_token": "tokens.refresh_token"}
@@ -110,7 +124,8 @@ EXAM_MODE = _group(
     cache_seconds=_opt("float", 10.0),
     confirmation=_group(enable=_opt("str", "ENABLE EXAM MODE"), disable=_opt("str", "DISABLE EXAM MODE")),
     flag=_group(
-        table=_opt("str", "system_flags"), key_column=_opt("str", "key"), key=_opt("str", "EXAM_MODE"),
+        table=_opt("str", "system_flags"), key_column=_opt("str", "key", no_log=False),
+        key=_opt("str", "EXAM_MODE", no_log=False),
         value_column=_opt("str", "value"),
         value_type=_opt("str", "boolean", choices=["boolean", "jsonb", "text", "integer"]),
         updated_by_column=_opt("str", "updated_by"),
@@ -123,7 +138,7 @@ EXAM_MODE = _group(
         body=_opt("raw"), auth=_opt("str", "admin", choices=["admin", "none"]),
         refused_status=_opt("int", 423), refused_code=_opt("str", "EXAM_MODE_ACTIVE"), streak=_opt("int", 8)),
     jobs_evidence=_group(
-        kind=_opt("str", "none", choices=["none", "log"]), service=_opt("str"), event_key=_opt("str", "event"),
+        kind=_opt("str", "none", choices=["none", "log"]), service=_opt("str"), event_key=_opt("str", "event", no_log=False),
         idle_event=_opt("str", "job_runner_idle"), run_event=_opt("str", "job_run"),
         window=_opt("float", 30.0)),
     freeze_flag=_opt("str", "FREEZE_UPDATES"),
@@ -145,13 +160,13 @@ BACKEND = _group(replicas=_opt("int", 1), processes=_opt("int", 5), pool_size=_o
 
 LOGS = _group(
     backend=_group(
-        keys=_reads(event="event", level="level", ts="ts", request_id="request_id", status="status_code",
+        keys=_keys(event="event", level="level", ts="ts", request_id="request_id", status="status_code",
                     duration_ms="total_ms", method="method", path="path", route="route"),
         request_event=_opt("str", "request"),
         slow_sql=_reads(event="slow_sql", duration_ms="duration_ms", statement="statement"),
         error_levels=_strs("error", "critical", "fatal")),
     edge=_group(
-        keys=_reads(request_id="request_X-Request-Id", status="DownstreamStatus", upstream_addr="ServiceAddr",
+        keys=_keys(request_id="request_X-Request-Id", status="DownstreamStatus", upstream_addr="ServiceAddr",
                     upstream_status="OriginStatus", path="RequestPath", ts="time")),
 )
 

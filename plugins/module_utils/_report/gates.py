@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
-from ansible_collections.examday.ops.plugins.module_utils._k6_samples import parse_iso
-from ansible_collections.examday.ops.plugins.module_utils._report.canary import fault_end, what_students_saw
+from ansible_collections.examday.ops.plugins.module_utils._report.canary import what_students_saw
 from ansible_collections.examday.ops.plugins.module_utils._report.stale import explain_stale
 from ansible_collections.examday.ops.plugins.module_utils._report.evidence import (
-    ACKS_JSONL, CANARY_JSONL, FAULTS_JSON, FREEZE_GLOB, INTEGRITY_JSON, LOAD_DIR, METRICS_JSON, RAW_JSON_GZ,
+    CANARY_JSONL, FAULTS_JSON, FREEZE_GLOB, INTEGRITY_JSON, LOAD_DIR, METRICS_JSON, RAW_JSON_GZ,
     RESULT_JSON, RUN_JSON, UX_JSON, run_problems,
 )
 from ansible_collections.examday.ops.plugins.module_utils._report.fmt import (

@@ -4,5 +4,7 @@
 thresholds are derived from."""
 from __future__ import annotations
 
-from ansible_collections.examday.ops.plugins.module_utils._thresholds import (  # noqa: F401
+from ansible_collections.examday.ops.plugins.module_utils._thresholds import (
     DATA_LOSS_CHECKS, DEFAULTS as DEFAULT_THRESHOLDS, resolve as resolve_thresholds)
+
+__all__ = ["DATA_LOSS_CHECKS", "DEFAULT_THRESHOLDS", "resolve_thresholds"]
