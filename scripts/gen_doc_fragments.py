@@ -1,4 +1,5 @@
-#!/usr/bin/env python3
+# Copyright: examday.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Writes the generated documentation fragments from the one owner of each option's spec:
 plugins/doc_fragments/platform.py (the `platform` option, the inventory's examday_platform) from
 plugins/module_utils/_platform/spec.py with the descriptions below, and
@@ -6,8 +7,8 @@ plugins/doc_fragments/thresholds.py (the `thresholds` option, examday_thresholds
 plugins/module_utils/_thresholds.py. Run it after changing either; a unit test fails when a
 committed fragment differs from what this prints.
 
-    python3 scripts/gen_doc_fragments.py            # rewrite the fragments
-    python3 scripts/gen_doc_fragments.py --check    # exit 1 when one is out of date
+    .venv/bin/python scripts/gen_doc_fragments.py            # rewrite the fragments
+    .venv/bin/python scripts/gen_doc_fragments.py --check    # exit 1 when one is out of date
 """
 from __future__ import annotations
 

@@ -49,6 +49,10 @@ options:
   session:
     description: The session to create (default I(platform.api.session)).
     type: dict
+  timeout:
+    description: Seconds to wait for each HTTP response (short, so a hung platform is a failed tick, not a long one).
+    type: float
+    default: 5.0
 attributes:
   check_mode:
     description: Logs in and asks readiness once, to prove the account and URL; writes nothing.

@@ -555,8 +555,8 @@ def test_a_users_own_kind_is_reconciled_by_its_query():
                "FROM jsonb_to_recordset(%(keys)s::jsonb) AS k(session_id text, question_id text) "
                "JOIN marks m ON m.sid::text = k.session_id AND m.qid::text = k.question_id"}}), SCHEMA)
     assert parse({"kind": "mark", "session_id": S1, "question_id": 5})["ignored"] == 1  # unknown by default
-    records, _ignored = _acks.parse_lines(ack_lines({"kind": "mark", "session_id": S1, "question_id": 5, "marked": True}), "a",
-                                   {k: {"key": s["key"], "compare": s["compare"]} for k, s in specs.items()})
+    records, _ignored = _acks.parse_lines(ack_lines({"kind": "mark", "session_id": S1, "question_id": 5, "marked": True}),
+                                          "a", {k: {"key": s["key"], "compare": s["compare"]} for k, s in specs.items()})
     summary = rec.summarize(records)
     got = rec.reconcile(specs, summary, {"kinds": {"mark": {(S1, "5"): {"marked": False}}}, "user_sessions": [],
                                          "window": None}, 5)

@@ -161,13 +161,13 @@ BACKEND = _group(replicas=_opt("int", 1), processes=_opt("int", 5), pool_size=_o
 LOGS = _group(
     backend=_group(
         keys=_keys(event="event", level="level", ts="ts", request_id="request_id", status="status_code",
-                    duration_ms="total_ms", method="method", path="path", route="route"),
+                   duration_ms="total_ms", method="method", path="path", route="route"),
         request_event=_opt("str", "request"),
         slow_sql=_reads(event="slow_sql", duration_ms="duration_ms", statement="statement"),
         error_levels=_strs("error", "critical", "fatal")),
     edge=_group(
         keys=_keys(request_id="request_X-Request-Id", status="DownstreamStatus", upstream_addr="ServiceAddr",
-                    upstream_status="OriginStatus", path="RequestPath", ts="time")),
+                   upstream_status="OriginStatus", path="RequestPath", ts="time")),
 )
 
 
