@@ -129,7 +129,8 @@ class BackendScan:
             if rid in self.wanted:
                 self.found.add(rid)
             if rid in self.trace_ids and len(self.traced.setdefault(rid, [])) < TRACE_LIMIT:
-                self.traced[rid].append({"container": container, "record": record})
+                self.traced[rid].append({"container": container, "ts": self._get(record, "ts") or record.get(DOCKER_TS),
+                                         "record": record})
         event = self._get(record, "event")
         if self.slow_keys.get("event") and event == self.slow_keys["event"]:
             self._slow_sql(record, container)
@@ -247,7 +248,8 @@ class EdgeScan:
         rid_traced = record.get(f["request_id"])
         if rid_traced is not None and str(rid_traced) in self.trace_ids \
                 and len(self.traced.setdefault(str(rid_traced), [])) < TRACE_LIMIT:
-            self.traced[str(rid_traced)].append({"ts": stamp, "record": record})
+            self.traced[str(rid_traced)].append({"ts": (record.get(f["ts"]) if f.get("ts") else None) or stamp,
+                                                 "record": record})
         status = record.get(f["status"])
         if status is None:
             if str(record.get("level") or "").lower() in _ERROR_LEVELS:

@@ -22,15 +22,15 @@ def _window_of(inp: Any, when: float | None) -> str | None:
 
 
 def _traced_at(inp: Any, rid: str | None, where: str) -> float | None:
-    """When a request's record was logged (metrics' traced section), as the logs show it."""
+    """When a request's records were logged (metrics' traced section): the latest, the time its
+    effect was done (a backend logs an access record when it answers)."""
     traced = as_dict(as_dict(as_dict(inp.ev["metrics"]).get("traced")).get(rid)) if rid else {}
+    stamps = []
     for item in as_list(traced.get(where)):
-        item = as_dict(item)
-        record = as_dict(item.get("record"))
-        stamp = parse_iso(record.get("ts") or record.get("time") or record.get("docker_ts") or item.get("ts"))
+        stamp = parse_iso(as_dict(item).get("ts"))  # the record's time by the profile's log keys
         if stamp is not None:
-            return stamp
-    return None
+            stamps.append(stamp)
+    return max(stamps) if stamps else None
 
 
 def explain_stale(finding: Any, inp: Any) -> str:
