@@ -1,5 +1,6 @@
 #!/bin/sh
 # Role dispatch for the lab image: postgres | redis | edge | backend | worker | manage ARGS...
+# and lab-b's (the second reference platform): api-b | edge-b | manage-b ARGS...
 set -eu
 role="${1:-backend}"
 [ $# -gt 0 ] && shift
@@ -41,6 +42,15 @@ case "$role" in
     ;;
   manage)
     exec python3 -m examlab.manage "$@"
+    ;;
+  api-b)
+    exec python3 -m examlab_b.server "$@"
+    ;;
+  edge-b)
+    exec nginx -c /opt/lab/conf/nginx_b.conf -g 'daemon off;'
+    ;;
+  manage-b)
+    exec python3 -m examlab_b.manage "$@"
     ;;
   *)
     exec "$role" "$@"

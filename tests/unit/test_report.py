@@ -702,9 +702,12 @@ def test_auto_compares_only_with_an_earlier_rehearsal_of_the_same_environment(tm
     later = healthy()
     later["run.json"]["started_at"] = "2026-12-01T00:00:00.000Z"
     report_of(tmp_path / "b", later)
+    other_host = healthy()
+    other_host["run.json"].update(host="lab-b", started_at="2026-11-20T00:00:00.000Z")
+    report_of(tmp_path / "d", other_host)
     result = rp.run(write_dir(tmp_path / "c", healthy()), {}, {}, False, previous="auto")
     assert result["comparison"]["rows"] == []
-    assert result["comparison"]["note"] == "not compared: no earlier rehearsal of this environment next to this one"
+    assert result["comparison"]["note"] == "not compared: no earlier rehearsal of this environment and host next to this one"
 
 
 @pytest.mark.parametrize("previous, words", [("missing", "cannot be read"), ("self", "own evidence directory")])

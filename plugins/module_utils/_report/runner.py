@@ -76,9 +76,9 @@ def _compare(report: dict, evidence_dir: str, previous: str | None, th: dict) ->
         attach(report, None, "not compared (no previous rehearsal given)")
         return
     if previous == AUTO:
-        found = find_previous(evidence_dir, report.get("environment"), report["run"]["started_at"])
+        found = find_previous(evidence_dir, report.get("environment"), report["run"]["started_at"], report["run"]["host"])
         if not found:
-            attach(report, None, "not compared: no earlier rehearsal of this environment next to this one")
+            attach(report, None, "not compared: no earlier rehearsal of this environment and host next to this one")
             return
         previous = found
     if os.path.realpath(previous) == os.path.realpath(evidence_dir):
