@@ -68,18 +68,30 @@ class LabB:
         resp = self.http.post(f"{API}/ops/reports/rebuild", headers={"X-Api-Token": self.operator_token()}, timeout=10)
         return resp.status_code, (resp.json() or {}).get("error_code")
 
-    def cron_logs_since(self, since: float) -> list[dict]:
-        out = subprocess.run(["docker", "logs", "--since", str(int(since)), "assess_api"], capture_output=True,
-                             text=True, timeout=30, check=True).stdout
-        rows = []
-        for line in out.splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if str(row.get("msg", "")).startswith("cron."):
-                rows.append(row)
-        return rows
+    def cron_logs_since(self, since: float, wait: float = 0) -> list[dict]:
+        """The cron process's records since `since` (waiting up to `wait` s for the first)."""
+        deadline = time.monotonic() + wait
+        while True:
+            out = subprocess.run(["docker", "logs", "--since", str(int(since)), "assess_api"], capture_output=True,
+                                 text=True, timeout=30, check=True).stdout
+            rows = []
+            for line in out.splitlines():
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                if str(row.get("msg", "")).startswith("cron."):
+                    rows.append(row)
+            if rows or time.monotonic() >= deadline:
+                return rows
+            time.sleep(1)
+
+    def cron_paused(self) -> bool:
+        """The cron process inside the API container is stopped (SIGSTOP: state T)."""
+        out = subprocess.run(["docker", "exec", "assess_api", "ps", "-eo", "stat,args"], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+        (line,) = [x for x in out.splitlines() if "examlab_b.cron" in x and "ps -eo" not in x]
+        return line.strip().startswith("T")
 
 
 def locked_by_effect(lab: LabB, want: bool, timeout: float = 30) -> None:
@@ -111,6 +123,12 @@ def clean_b(labb):
         labb.playbook("unfreeze.yml", check=False)
 
 
+def newest_record(kind: str) -> dict:
+    path = max(glob.glob(os.path.join(REPORTS, f"{kind}-lab-b-*.json")), key=os.path.getmtime)
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
 def profile_with(**flag) -> dict:
     with open(os.path.join(INVENTORY, "group_vars", "all", "profile.yml"), encoding="utf-8") as fh:
         platform = yaml.safe_load(fh)["examday_platform"]
@@ -125,7 +143,6 @@ def test_each_exam_mode_mechanism_freezes_and_unfreezes_by_effect(clean_b, mecha
     if mechanism == "flag":  # the switch row's changed_by is an operator's UUID
         (operator,) = lab.sql("SELECT id FROM accounts WHERE kind = 'operator' LIMIT 1")[0]
         extra += ["-e", json.dumps({"examday_platform": profile_with(updated_by=str(operator))})]
-    since = time.time()
     proc = lab.playbook("freeze.yml", *extra)
     assert "FREEZE: VERIFIED" in proc.stdout, proc.stdout[-3000:]
     locked_by_effect(lab, True)
@@ -133,9 +150,10 @@ def test_each_exam_mode_mechanism_freezes_and_unfreezes_by_effect(clean_b, mecha
         assert lab.env_lock() == "true" and lab.switch() is False
     else:
         assert lab.switch() is True
-    time.sleep(6)  # the cron process's next run sees the lock
-    cron = lab.cron_logs_since(since + 5)
-    assert cron and cron[-1]["msg"] == "cron.skip", cron[-5:]
+    record = newest_record("freeze")
+    assert record["exam_mode"]["evidence"]["worker"]["last"].startswith("newest job-runner record: cron.skip")
+    assert [a["action"] for a in record["background_jobs"]["actions"]] == ["sigstop"]  # the cron process
+    assert lab.cron_paused()
     if mechanism == "flag":
         by = lab.sql("SELECT changed_by::text FROM feature_switches WHERE name = 'exam_lock'")[0][0]
         assert by == str(operator)
@@ -143,6 +161,9 @@ def test_each_exam_mode_mechanism_freezes_and_unfreezes_by_effect(clean_b, mecha
     assert "UNFREEZE: VERIFIED" in proc.stdout, proc.stdout[-3000:]
     locked_by_effect(lab, False)
     assert lab.switch() is False and lab.env_lock() == "false"
+    assert not lab.cron_paused()
+    cron = lab.cron_logs_since(time.time() - 1, wait=10)
+    assert cron and cron[-1]["msg"] == "cron.ran", cron[-5:]  # jobs run again
 
 
 def small(**extra) -> str:

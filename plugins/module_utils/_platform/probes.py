@@ -29,6 +29,9 @@ def verdict(rule: dict, status: int | None, body) -> tuple[bool, str]:
     failing, mismatch = _failing(rule, body, ok_words)
     if mismatch:
         return False, mismatch
+    if rule["status_path"] and top is None:
+        return False, (f"HTTP {status} but the body has no status at {rule['status_path']!r} (its keys: "
+                       f"{', '.join(sorted(body)) or 'none'}); set the profile's status_path")
     if rule["status_path"] and _word(top) not in ok_words:
         return False, f"{rule['status_path']} is {top!r}" + (f", failing: {', '.join(failing)}" if failing else "")
     if failing:
