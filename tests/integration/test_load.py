@@ -197,3 +197,36 @@ def test_cohort_provisioning_is_idempotent(lab):
     retired_again = lab.module("load", {**args, "action": "retire"})[1]
     assert retired["changed"] is True and retired_again["changed"] is False
     assert cohort_active(lab, f"it-cohort-{RUN}") == [False] * 3
+
+
+PROGRESS_SQL = ("SELECT s.id::text AS session_id, (SELECT count(*) FROM session_answers a WHERE a.session_id = s.id) "
+                "AS answered FROM jsonb_to_recordset(%(keys)s::jsonb) AS k(session_id text) "
+                "JOIN test_sessions s ON s.id = k.session_id::uuid")
+
+
+def test_a_scenario_of_your_own_with_a_write_kind_of_its_own_is_reconciled(lab, evidence):
+    """A user's k6 script (tests/integration/k6/progress.js) imports examday.js and records a kind of
+    its own; its reconciliation is one query in the profile. Healthy, every kind reconciles; with one
+    stored answer removed, the answer is lost and the session's progress is stored with another value."""
+    script = os.path.join(ROOT, "tests", "integration", "k6", "progress.js")
+    result = run_load(lab, exam_args("answers", evidence, {"vus": 2, "duration": "6s", "think_time": 0.2},
+                                     script=script, exec="progress", platform=platform(
+                                         cohort=cohort_of("progress"), api={"session": SESSION})))
+    records = acks(evidence, "answers")
+    kinds = {r["kind"] for r in records}
+    assert {"session", "answer", "progress"} <= kinds, kinds
+    reconcile = {"progress": {"key": ["session_id"], "compare": ["answered"], "sql": PROGRESS_SQL}}
+    args = {"db": "{{ examday_db }}", "acks": [files_of(evidence, "answers")["acks.jsonl"]],
+            "platform": platform(reconcile=reconcile), "since": result["started_at"]}
+    rc, healthy = lab.module("integrity_check", args)
+    assert rc == 0, healthy.get("msg")
+    recon = healthy["reconciliation"]
+    assert recon["acknowledged"]["progress"] > 0 and recon["passed"] is True, recon
+    sid = next(r["session_id"] for r in records if r["kind"] == "progress")
+    lab.sql("DELETE FROM session_answers WHERE ctid = (SELECT ctid FROM session_answers WHERE session_id = %s LIMIT 1)",
+            (sid,))
+    rc, broken = lab.module("integrity_check", args)
+    assert rc == 0, broken.get("msg")
+    recon = broken["reconciliation"]
+    assert recon["passed"] is False and recon["lost"]["count"] == 1
+    assert sid in json.dumps(recon["mismatched"]["samples"]) and recon["mismatched"]["count"] >= 1
