@@ -58,8 +58,8 @@ class LabB:
             return next(line.split("=", 1)[1].strip().strip('"') for line in fh if line.startswith("EXAM_LOCK="))
 
     def operator_token(self) -> str:
-        resp = self.http.post(f"{API}/auth/token", json={"login": "ops@assess.lab-b.test",
-                                                          "secret": self.secret("admin_password")}, timeout=10)
+        body = {"login": "ops@assess.lab-b.test", "secret": self.secret("admin_password")}
+        resp = self.http.post(f"{API}/auth/token", json=body, timeout=10)
         resp.raise_for_status()
         return resp.json()["data"]["token"]
 

@@ -123,11 +123,14 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
+def _exit_now(_signum, _frame) -> None:
+    os._exit(0)  # a worker process ends at once; the master waits for it
+
+
 def serve(sock: socket.socket, cfg: BConfig) -> None:
     """One worker process: its own pool and lock cache, threads per request."""
-    app = App(cfg)
-    server = Server(sock, app)
-    signal.signal(signal.SIGTERM, lambda *_: (setattr(server, "_stop", True), os._exit(0)))
+    server = Server(sock, App(cfg))
+    signal.signal(signal.SIGTERM, _exit_now)
     logs.emit("info", "worker.started", pid=os.getpid())
     server.serve_forever(poll_interval=0.2)
 
@@ -177,7 +180,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for _ in range(cfg.processes):
+    for _worker in range(cfg.processes):
         spawn_worker()
     spawn_cron()
     logs.emit("info", "api.started", port=PORT, processes=cfg.processes, pool=cfg.db_pool_size,
