@@ -25,17 +25,48 @@ def tasks(node):
         yield node
 
 
+GROUP = "group/examday.ops.platform"
+
+
+def sets_profile(play) -> bool:
+    """A play whose module_defaults give every member of the platform group the profile."""
+    return isinstance(play, dict) and "platform" in ((play.get("module_defaults") or {}).get(GROUP) or {})
+
+
+def covered_task_files() -> set:
+    """playbooks/tasks/*.yml included only from plays that set the profile with module_defaults."""
+    covered, seen = set(), {}
+    for path in glob.glob(os.path.join(ROOT, "playbooks", "*.yml")):
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        plays = yaml.safe_load(text) or []
+        for name in os.listdir(os.path.join(ROOT, "playbooks", "tasks")):
+            if f"tasks/{name}" in text:
+                seen.setdefault(name, []).append(all(sets_profile(p) for p in plays))
+    for name, flags in seen.items():
+        if all(flags):
+            covered.add(os.path.join("playbooks", "tasks", name))
+    return covered
+
+
 def profile_calls():
     files = glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "*.yml")) + \
-        glob.glob(os.path.join(ROOT, "playbooks", "*.yml")) + glob.glob(os.path.join(ROOT, "molecule", "*", "*.yml"))
+        glob.glob(os.path.join(ROOT, "playbooks", "*.yml")) + glob.glob(os.path.join(ROOT, "playbooks", "tasks", "*.yml")) + \
+        glob.glob(os.path.join(ROOT, "molecule", "*", "*.yml"))
+    covered = covered_task_files()
     for path in sorted(files):
+        rel = os.path.relpath(path, ROOT)
         with open(path, encoding="utf-8") as fh:
             doc = yaml.safe_load(fh)
-        for task in tasks(doc):
-            for module in PROFILE_MODULES:
-                args = task.get(f"examday.ops.{module}")
-                if args is not None:
-                    yield os.path.relpath(path, ROOT), task.get("name"), module, args
+        plays = doc if isinstance(doc, list) else []
+        for play in plays if rel.startswith("playbooks/") and not rel.startswith("playbooks/tasks/") else [doc]:
+            by_default = sets_profile(play) or rel in covered
+            for task in tasks(play):
+                for module in PROFILE_MODULES:
+                    args = task.get(f"examday.ops.{module}")
+                    if args is not None:
+                        yield rel, task.get("name"), module, (dict(args or {}, platform="(module_defaults)")
+                                                              if by_default else args)
 
 
 def test_every_call_of_a_profile_module_passes_the_profile():
