@@ -12,7 +12,7 @@ source "$ROOT/scripts/lib.sh"
 
 setup_venv() {
   local stamp="$VENV/.examday-requirements.sha256" want
-  want="$(cat "$ROOT/requirements.txt" "$ROOT/constraints.txt" | sha256sum | cut -d' ' -f1)"
+  want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-runtime.txt" "$ROOT/constraints.txt" | sha256sum | cut -d' ' -f1)"
   if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     log "virtualenv up to date ($VENV)"
     return

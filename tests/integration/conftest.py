@@ -45,8 +45,9 @@ class Lab:
     def playbook(self, playbook: str, *args: str, check: bool = True, env: dict | None = None):
         cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventories", "local"),
                os.path.join(ROOT, "playbooks", playbook), *args]
+        # evidence and records go to the working directory's reports/ (PWD): the checkout's here
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
-                              env={**os.environ, **(env or {})})
+                              env={**os.environ, "PWD": ROOT, **(env or {})})
         if check and proc.returncode != 0:
             raise AssertionError(f"{playbook} failed (rc {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
         return proc

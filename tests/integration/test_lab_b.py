@@ -38,7 +38,8 @@ class LabB:
     def playbook(self, playbook: str, *args: str, check: bool = True):
         cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", INVENTORY, os.path.join(ROOT, "playbooks", playbook),
                *args]
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+                              env={**os.environ, "PWD": ROOT})
         if check and proc.returncode != 0:
             raise AssertionError(f"{playbook} failed (rc {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
         return proc
@@ -232,7 +233,8 @@ def test_post_exam_on_lab_b(clean_b):
     args = json.dumps({"api_url": "{{ examday_api_url }}", "platform": "{{ examday_platform }}",
                        "email": "{{ examday_student_email }}", "password": "{{ examday_student_password }}"})
     flow = subprocess.run([os.path.join(VENV_BIN, "ansible"), "lab-b", "-i", INVENTORY, "-m", "examday.ops.student_flow",
-                           "-a", args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+                           "-a", args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+                          env={**os.environ, "PWD": ROOT})
     assert flow.returncode == 0, flow.stdout[-3000:]  # one candidate's whole exam during the window
     before = set(glob.glob(os.path.join(REPORTS, "post_exam-lab-b-*")))
     proc = lab.playbook("post_exam.yml", "-e", f"post_exam_since={since}", check=False)
