@@ -23,5 +23,5 @@ step "ansible-lint --profile production" ansible-lint --profile production
 molecule_scenario() { molecule test -s "$1" 2>&1 | grep -v 'is ignored'; return "${PIPESTATUS[0]}"; }
 step "molecule test -s lab (deploy the lab: converge, idempotence, verify)" molecule_scenario lab
 step "molecule test -s default (the freeze role: converge, idempotence, verify, unfreeze)" molecule_scenario default
-log "== pytest: unit + integration (the lab on the real Docker engine)"
-exec pytest tests --durations=15 "$@"
+log "== pytest: unit + integration (the lab and lab-b on the real Docker engine, in two workers)"
+exec pytest tests -n 2 --dist loadgroup --durations=20 "$@"

@@ -28,9 +28,13 @@ PROFILE_MODULES = ("student_flow", "platform_status", "exam_mode", "background_j
 
 
 def pytest_collection_modifyitems(items):
+    """Integration tests are marked; with pytest-xdist (`-n 2 --dist loadgroup`, scripts/test.sh) the
+    tests of each reference platform run in one worker, in order, while the other platform's and the
+    unit tests run in the other: the lab and lab-b share nothing (projects, ports, state)."""
     for item in items:
         if "/integration/" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.xdist_group("lab-b" if item.fspath.basename == "test_lab_b.py" else "lab"))
 
 
 class Lab:

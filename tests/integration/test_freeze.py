@@ -24,7 +24,7 @@ def recap(stdout: str) -> dict:
 
 
 def records(kind: str) -> set:
-    return set(glob.glob(os.path.join(ROOT, "reports", f"{kind}-lab-*.json")))
+    return set(glob.glob(os.path.join(ROOT, "reports", f"{kind}-lab-[0-9]*.json")))
 
 
 def newest(paths: set) -> dict:
@@ -66,7 +66,7 @@ def test_freeze_twice_then_unfreeze_twice(unfrozen):
         "db_connections": True}
     second = lab.playbook("freeze.yml")
     assert recap(second.stdout)["changed"] == 0
-    text = "".join(open(p, encoding="utf-8").read() for p in glob.glob(os.path.join(ROOT, "reports", "*-lab-*")))
+    text = "".join(open(p, encoding="utf-8").read() for p in glob.glob(os.path.join(ROOT, "reports", "*-lab-[0-9]*")))
     for secret in ("admin_password", "db_password", "jwt_secret"):
         assert lab.secret(secret) not in text
 

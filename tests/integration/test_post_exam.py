@@ -15,9 +15,9 @@ REPORTS = os.path.join(ROOT, "reports")
 
 
 def run_post_exam(lab, since: str):
-    before = set(glob.glob(os.path.join(REPORTS, "post_exam-lab-*")))
+    before = set(glob.glob(os.path.join(REPORTS, "post_exam-lab-[0-9]*")))
     proc = lab.playbook("post_exam.yml", "-e", f"post_exam_since={since}", check=False)
-    made = sorted(set(glob.glob(os.path.join(REPORTS, "post_exam-lab-*"))) - before)
+    made = sorted(set(glob.glob(os.path.join(REPORTS, "post_exam-lab-[0-9]*"))) - before)
     assert len(made) == 1, proc.stdout[-3000:]
     with open(os.path.join(made[0], "report.json"), encoding="utf-8") as fh:
         return proc, made[0], json.load(fh)

@@ -22,10 +22,10 @@ from tests.integration.conftest import ROOT
 def test_preflight_passes_on_the_lab_and_says_what_is_not_configured(lab):
     for service in ("postgres", "redis", "backend", "worker", "traefik"):  # the state this test needs
         lab.wait_healthy(service)
-    before = set(glob.glob(os.path.join(ROOT, "reports", "preflight-lab-*.json")))
+    before = set(glob.glob(os.path.join(ROOT, "reports", "preflight-lab-[0-9]*.json")))
     proc = lab.playbook("preflight.yml")
     assert "PREFLIGHT PASSED (not configured: backup, tls)." in proc.stdout
-    (new,) = set(glob.glob(os.path.join(ROOT, "reports", "preflight-lab-*.json"))) - before
+    (new,) = set(glob.glob(os.path.join(ROOT, "reports", "preflight-lab-[0-9]*.json"))) - before
     with open(new, encoding="utf-8") as fh:
         record = json.load(fh)
     names = {(c["name"], c["passed"]) for c in record["checks"]}

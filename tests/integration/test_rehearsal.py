@@ -45,9 +45,9 @@ def artifacts(directory: str) -> dict[str, str]:
 
 
 def run_rehearsal(lab, *extra: str):
-    before = set(glob.glob(os.path.join(REPORTS, "rehearsal-lab-*")))
+    before = set(glob.glob(os.path.join(REPORTS, "rehearsal-lab-[0-9]*")))
     proc = lab.playbook("rehearsal.yml", *extra, check=False)
-    made = sorted(set(glob.glob(os.path.join(REPORTS, "rehearsal-lab-*"))) - before)
+    made = sorted(set(glob.glob(os.path.join(REPORTS, "rehearsal-lab-[0-9]*"))) - before)
     assert len(made) == 1, f"one evidence directory expected, got {made}:\n{proc.stdout[-3000:]}"
     with open(os.path.join(made[0], "report.json"), encoding="utf-8") as fh:
         report = json.load(fh)
