@@ -64,18 +64,228 @@ EXAMPLES = r"""
 
 RETURN = r"""
 found:
-  description: Job containers (summaries), scanned containers and matched processes before acting.
+  description: What was found before acting - the job containers, the containers scanned for job processes, and the matched processes.
   returned: always
   type: dict
+  contains:
+    containers:
+      description: Summaries of the job containers (I(platform.jobs.services)); no environment.
+      type: list
+      elements: dict
+      contains:
+        id:
+          description: Short container id.
+          type: str
+          sample: 0cf12472c22f
+        name:
+          description: Container name.
+          type: str
+          sample: exam_platform_worker
+        service:
+          description: Compose service.
+          type: str
+          sample: worker
+        project:
+          description: Compose project.
+          type: str
+          sample: exam_platform
+        status:
+          description: Docker state (C(running), C(paused), C(exited) ...).
+          type: str
+          sample: running
+        running:
+          description: Whether it runs (a paused container runs too).
+          type: bool
+          sample: true
+        paused:
+          description: Whether it is paused.
+          type: bool
+          sample: false
+        health:
+          description: Health status, null for a container without a health check.
+          type: str
+          sample: healthy
+        restart_count:
+          description: Restarts counted by Docker.
+          type: int
+          sample: 0
+        started_at:
+          description: When it last started (Docker's RFC 3339 time).
+          type: str
+          sample: "2026-11-30T17:25:51.006668657Z"
+        limits:
+          description: CPU and memory limits (0 when none).
+          type: dict
+          contains:
+            nano_cpus:
+              description: CPU limit in billionths of a CPU.
+              type: int
+              sample: 500000000
+            memory_bytes:
+              description: Memory limit in bytes.
+              type: int
+              sample: 268435456
+    scanned:
+      description: Running containers of I(platform.jobs.scan_services) whose processes were matched.
+      type: list
+      elements: str
+      sample: [exam_platform-backend-2, exam_platform-backend-1]
+    processes:
+      description: Processes matched by I(platform.jobs.process_patterns) (host pids).
+      type: list
+      elements: dict
+      sample:
+        - {args: "/usr/bin/python3 -m examlab_b.cron", container: assess_api, pattern: "python[0-9.]* -m examlab_b\\.cron",
+           pid: 12848, starttime: 747209, state: S}
+      contains:
+        pid:
+          description: Process id on the host.
+          type: int
+        args:
+          description: Its command line.
+          type: str
+        pattern:
+          description: The pattern that matched it.
+          type: str
+        container:
+          description: The container it runs in.
+          type: str
+        state:
+          description: Its state letter from C(/proc/<pid>/stat) (C(T) when stopped).
+          type: str
+        starttime:
+          description: Its start time in clock ticks since boot (with I(pid), identifies the process).
+          type: int
+  sample:
+    containers:
+      - {id: 0cf12472c22f, name: exam_platform_worker, service: worker, project: exam_platform, status: running, running: true,
+         paused: false, health: null, restart_count: 0, started_at: "2026-11-30T17:25:51.006668657Z",
+         limits: {memory_bytes: 268435456, nano_cpus: 500000000}}
+    scanned: [exam_platform-backend-2, exam_platform-backend-1]
+    processes: []
 actions:
-  description: What was done (or would be, in check mode).
+  description:
+    - What was done (or would be, in check mode), in order - job containers stopped or paused (C(stop), C(pause))
+      and started or unpaused (C(start), C(unpause)), job processes stopped (C(sigstop)) and continued (C(sigcont)).
+      Empty when the jobs were already as wanted.
   returned: always
   type: list
   elements: dict
+  contains:
+    action:
+      description: C(stop), C(pause), C(start), C(unpause), C(sigstop) or C(sigcont).
+      type: str
+      sample: stop
+    id:
+      description: Short id of the container (container actions).
+      type: str
+      sample: 0cf12472c22f
+    name:
+      description: Name of the container (container actions).
+      type: str
+      sample: exam_platform_worker
+    pid:
+      description: Host pid of the process (process actions).
+      type: int
+      sample: 12848
+    starttime:
+      description: Start time of the process in clock ticks since boot (process actions).
+      type: int
+      sample: 747209
+    args:
+      description: Command line of the process (process actions).
+      type: str
+      sample: /usr/bin/python3 -m examlab_b.cron
+    container:
+      description: The container the process runs in (process actions).
+      type: str
+      sample: assess_api
+  sample:
+    - {action: stop, id: 0cf12472c22f, name: exam_platform_worker}
 after:
-  description: The same discovery after acting.
+  description: The same discovery as RV(found), after acting.
   returned: changed and not check mode
   type: dict
+  contains:
+    containers:
+      description: Summaries of the job containers, with the same keys as in RV(found.containers).
+      type: list
+      elements: dict
+      contains:
+        id:
+          description: Short container id.
+          type: str
+        name:
+          description: Container name.
+          type: str
+        service:
+          description: Compose service.
+          type: str
+        project:
+          description: Compose project.
+          type: str
+        status:
+          description: Docker state.
+          type: str
+        running:
+          description: Whether it runs.
+          type: bool
+        paused:
+          description: Whether it is paused.
+          type: bool
+        health:
+          description: Health status, null without a health check.
+          type: str
+        restart_count:
+          description: Restarts counted by Docker.
+          type: int
+        started_at:
+          description: When it last started.
+          type: str
+        limits:
+          description: CPU (C(nano_cpus)) and memory (C(memory_bytes)) limits.
+          type: dict
+          contains:
+            nano_cpus:
+              description: CPU limit in billionths of a CPU.
+              type: int
+            memory_bytes:
+              description: Memory limit in bytes.
+              type: int
+    scanned:
+      description: Containers scanned for job processes.
+      type: list
+      elements: str
+    processes:
+      description: Matched processes, with the same keys as in RV(found.processes).
+      type: list
+      elements: dict
+      contains:
+        pid:
+          description: Process id on the host.
+          type: int
+        args:
+          description: Its command line.
+          type: str
+        pattern:
+          description: The pattern that matched it.
+          type: str
+        container:
+          description: The container it runs in.
+          type: str
+        state:
+          description: Its state letter (C(T) when stopped).
+          type: str
+        starttime:
+          description: Its start time in clock ticks since boot.
+          type: int
+  sample:
+    containers:
+      - {id: 0cf12472c22f, name: exam_platform_worker, service: worker, project: exam_platform, status: exited, running: false,
+         paused: false, health: null, restart_count: 0, started_at: "2026-11-30T17:25:51.006668657Z",
+         limits: {memory_bytes: 268435456, nano_cpus: 500000000}}
+    scanned: [exam_platform-backend-2, exam_platform-backend-1]
+    processes: []
 """
 
 import json

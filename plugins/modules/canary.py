@@ -81,25 +81,30 @@ EXAMPLES = r"""
 
 RETURN = r"""
 ticks:
-  description: Ticks recorded.
-  returned: success
+  description: Ticks recorded (lines appended to I(output)).
+  returned: success, not in check mode
   type: int
-  sample: 812
+  sample: 465
 failures:
-  description: Ticks in which a student call failed.
-  returned: success
+  description: Ticks in which a student call failed (C(ok=false) in I(output)).
+  returned: success, not in check mode
   type: int
-  sample: 14
+  sample: 17
 seconds:
-  description: How long it ran.
-  returned: success
+  description: How long it ran, in seconds (one decimal).
+  returned: success, not in check mode
   type: float
-  sample: 406.3
+  sample: 246.8
 stopped_by:
-  description: C(stop file) or C(deadline).
-  returned: success
+  description: What ended it - C(stop file) (I(stop_file) appeared) or C(deadline) (I(max_seconds) passed).
+  returned: success, not in check mode
   type: str
   sample: stop file
+msg:
+  description: In check mode, who would run the canary and what readiness says now.
+  returned: check mode
+  type: str
+  sample: "would run the canary as student@lab.examday.invalid; readiness now: ok"
 """
 
 import os

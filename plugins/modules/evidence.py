@@ -61,10 +61,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 path:
-  description: The file written or created.
+  description:
+    - The file written (C(action=write)) - C(run.json), C(faults.json) or C(ux.json) in I(dir) - or the stop file
+      created (C(action=stop)) - C(metrics/stop) or C(canary.stop).
   returned: success and not check mode
   type: str
-  sample: /srv/reports/rehearsal-lab-20261130_101500/ux.json
+  sample: /work/wt-run/reports/rehearsal-lab-20261130_191124/ux.json
 """
 
 from ansible.module_utils.basic import AnsibleModule
