@@ -109,15 +109,18 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: EXAM_MODE on through the admin API, verified by effect
+- name: EXAM_MODE on through the admin API (mechanism api), verified by effect
   examday.ops.exam_mode:
     state: enabled
+    mechanism: api
     api_url: https://api.example.com
     platform: "{{ examday_platform }}"
     admin_email: ops-admin@example.com
     admin_password: "{{ vault_admin_password }}"
+    reason: exam-day freeze, change ticket CHG-1234
+  register: exam_mode
 
-- name: EXAM_MODE on by the flag row
+- name: EXAM_MODE on by the flag row (mechanism flag), with parameterised SQL
   examday.ops.exam_mode:
     state: enabled
     mechanism: flag
@@ -126,25 +129,224 @@ EXAMPLES = r"""
     admin_email: admin@lab.examday.invalid
     admin_password: "{{ lab_admin_password }}"
     db: {host: 127.0.0.1, port: 15432, password: "{{ lab_db_password }}"}
+
+- name: EXAM_MODE on through the compose env file (mechanism env); recreates only the profile's services
+  examday.ops.exam_mode:
+    state: enabled
+    mechanism: env
+    api_url: https://api.example.com
+    platform: "{{ examday_platform }}"
+    admin_email: ops-admin@example.com
+    admin_password: "{{ vault_admin_password }}"
+    compose_project: exam_platform
+    env:
+      file: /srv/exam_platform/infra/docker/compose/.env
+      compose_files: [/srv/exam_platform/infra/docker/compose/docker-compose.prod.yml]
+      backup: true
+  diff: true
+
+- name: EXAM_MODE off after the exam, with the profile's mechanism, given 90 s to take effect
+  examday.ops.exam_mode:
+    state: disabled
+    api_url: https://api.example.com
+    platform: "{{ examday_platform }}"
+    admin_token: "{{ admin_token }}"
+    verify_timeout: 90
+
+- name: The job runner's own words, from the evidence
+  ansible.builtin.debug:
+    msg: "{{ exam_mode.evidence.worker.last }} after {{ exam_mode.evidence.seconds }} s"
+  when: exam_mode.verified is true
 """
 
 RETURN = r"""
+mechanism:
+  description: The mechanism used (I(mechanism), else I(platform.exam_mode.mechanism)).
+  returned: always
+  type: str
+  sample: api
+state:
+  description: The state asked for (I(state)).
+  returned: always
+  type: str
+  sample: enabled
 before:
-  description: The mechanism's view before the run (C(enabled), and for C(env) the running containers' values).
+  description: The mechanism's own view of EXAM_MODE before the run.
   returned: always
   type: dict
+  contains:
+    enabled:
+      description:
+        - Whether EXAM_MODE was on. For C(flag), the flag row's value (null when there is no row); for C(env), the
+          env file's value (null when the variable is not set there).
+      type: bool
+      sample: false
+    source:
+      description:
+        - C(api) only. Where the value was read - C(flag) (the stored flag, read back through
+          I(platform.api.calls.exam_mode_get)), C(api) (the API's answer) or C(probe) (one answer of the heavy-job probe,
+          when the platform has no readable state).
+      type: str
+      sample: flag
+    containers:
+      description: C(env) only. The running containers of the profile's services and their value of the variable (null when unset).
+      type: dict
+      sample: {assess_api: false}
+      contains:
+        <container>:
+          description: The container's value, by its name.
+          type: bool
+  sample: {enabled: false, source: api}
 verified:
-  description: True when the effect was seen; null in check mode or with verify=false.
+  description: True when the effect was seen; null in check mode or with I(verify=false). When it is not seen, the task fails.
   returned: always
   type: bool
+  sample: true
 evidence:
-  description: Probe answers and worker records that prove the effect.
-  returned: when verified
+  description: The probe answers and job-runner records that prove the effect (also in the failure's result when it is not proven).
+  returned: when I(verify) and not check mode
   type: dict
+  contains:
+    verified:
+      description: Whether both the probe and the job runner showed the wanted state.
+      type: bool
+      sample: true
+    seconds:
+      description: Seconds the verification took, until the effect was seen (or I(verify_timeout) ran out).
+      type: float
+      sample: 13.5
+    probe:
+      description: The heavy-job probe (I(platform.exam_mode.probe)).
+      type: dict
+      contains:
+        path:
+          description: The probe's path, relative to I(api_url).
+          type: str
+          sample: /v1/admin/jobs/recompute-mastery?dry_run=true
+        answers:
+          description: Probe requests sent.
+          type: int
+          sample: 18
+        settled:
+          description: Whether the last I(platform.exam_mode.probe.streak) answers all showed the wanted state.
+          type: bool
+          sample: true
+        last:
+          description: The last answer, as a sentence.
+          type: str
+          sample: last answer HTTP 423 EXAM_MODE_ACTIVE
+        recent:
+          description: HTTP statuses of the last answers (at most I(platform.exam_mode.probe.streak); 0 when unreachable).
+          type: list
+          elements: int
+          sample: [423, 423, 423, 423, 423, 423, 423, 423]
+    worker:
+      description: The job runner's log records (I(platform.exam_mode.jobs_evidence)).
+      type: dict
+      contains:
+        required:
+          description: Whether the profile has the job runner log its idle and run events (C(kind=log)).
+          type: bool
+          sample: true
+        ok:
+          description: Whether its newest relevant record was the wanted event; null when it logged neither yet or is not required.
+          type: bool
+          sample: true
+        last:
+          description: What decided it, as a sentence.
+          type: str
+          sample: "newest job-runner record: job_runner_idle (EXAM_MODE_ACTIVE)"
+  sample:
+    verified: true
+    seconds: 13.5
+    probe: {path: "/v1/admin/jobs/recompute-mastery?dry_run=true", answers: 18, settled: true,
+            last: "last answer HTTP 423 EXAM_MODE_ACTIVE", recent: [423, 423, 423, 423, 423, 423, 423, 423]}
+    worker: {required: true, ok: true, last: "newest job-runner record: job_runner_idle (EXAM_MODE_ACTIVE)"}
 applied:
-  description: What was done (flag value, API step, env file and backup, recreated containers).
-  returned: changed
+  description: What was done, by mechanism.
+  returned: changed and not check mode
   type: dict
+  contains:
+    api:
+      description: C(api) only. The admin call (I(platform.api.calls.exam_mode_set)) as evidence - no token, no body.
+      type: dict
+      contains:
+        step:
+          description: The call's name.
+          type: str
+          sample: exam_mode_set
+        method:
+          description: HTTP method.
+          type: str
+          sample: POST
+        status:
+          description: HTTP status.
+          type: int
+          sample: 200
+        ms:
+          description: Milliseconds the call took.
+          type: float
+          sample: 10.6
+        request_id:
+          description: The request id sent in I(platform.api.request_id_header), to find the call in the platform's logs.
+          type: str
+          sample: 087bc8dec5224f528b19882140563480
+        code:
+          description: The error code of the answer, null when none.
+          type: str
+          sample: null
+    flag:
+      description: C(flag) only. The flag's key (I(platform.exam_mode.flag.key)).
+      type: str
+      sample: exam_lock
+    value:
+      description: C(flag) only. The value written.
+      type: bool
+      sample: true
+    env_file:
+      description: C(env) only. The env file edited (I(env.file)).
+      type: str
+      sample: /work/wt-run/.lab/b/api.env
+    backup:
+      description: C(env) only. The timestamped copy of the env file, null when the file did not change or I(env.backup=false).
+      type: str
+      sample: /work/wt-run/.lab/b/api.env.20261130184433.bak
+    containers:
+      description: C(env) only. The recreated containers that now run with the new value.
+      type: list
+      elements: str
+      sample: [assess_api]
+  sample:
+    api: {step: exam_mode_set, method: POST, status: 200, ms: 10.6, request_id: 087bc8dec5224f528b19882140563480, code: null}
+msg:
+  description: In check mode, what would be done.
+  returned: check mode
+  type: str
+  sample: would set EXAM_MODE on via api
+diff:
+  description:
+    - With C(--diff), the value before and after. For C(env) when it changes, only the variable's lines of the env file
+      (the rest of the file holds secrets).
+  returned: with --diff
+  type: dict
+  contains:
+    before:
+      description: A dict with C(exam_mode) (true or false); for C(env) when it changes, the variable's lines before (a string).
+      type: raw
+      sample: {exam_mode: false}
+    after:
+      description: A dict with C(exam_mode) (true or false); for C(env) when it changes, the variable's lines after (a string).
+      type: raw
+      sample: {exam_mode: true}
+    before_header:
+      description: C(env) only, when it changes. The env file and the variable.
+      type: str
+      sample: /work/wt-run/.lab/b/api.env (EXAM_LOCK)
+    after_header:
+      description: C(env) only, when it changes. The env file and the variable.
+      type: str
+      sample: /work/wt-run/.lab/b/api.env (EXAM_LOCK)
+  sample: {before: {exam_mode: false}, after: {exam_mode: true}}
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
