@@ -162,6 +162,48 @@ EXAMPLES = r"""
     duration: 60
     ledger_dir: /var/lib/examday/faults
     api_url: https://exam.example.org
+  register: redis_stopped
+
+- name: Restart one backend replica and observe the platform for 30 s
+  examday.ops.fault:
+    name: one backend replica restarted
+    fault: restart
+    target: {role: backend, pick: one}
+    params: {stop_timeout: 10}
+    duration: 30
+    api_url: http://127.0.0.1:18080
+    platform: "{{ examday_platform }}"
+
+- name: The recovery drill - restart everything in order, infrastructure first, each service healthy before the next
+  examday.ops.fault:
+    name: full restart, infrastructure first (recovery drill)
+    fault: restart
+    target: {roles: [db, redis, backend, edge]}
+    duration: 30
+    recovery_timeout: 120
+    api_url: http://127.0.0.1:18080
+    platform: "{{ examday_platform }}"
+
+- name: Kill the worker with SIGKILL (it is started again when the fault ends)
+  examday.ops.fault:
+    fault: kill
+    target: {service: worker}
+    params: {signal: SIGKILL}
+    duration: 20
+
+- name: Freeze Redis's process for 15 s (pause, then unpause)
+  examday.ops.fault:
+    fault: pause
+    target: {role: redis}
+    duration: 15
+    platform: "{{ examday_platform }}"
+
+- name: Throttle every backend replica to a quarter of a CPU for a minute
+  examday.ops.fault:
+    fault: cpu
+    target: {service: backend}
+    params: {cpus: 0.25}
+    duration: 60
 
 - name: Partition one backend replica from PostgreSQL for 20 s
   examday.ops.fault:
@@ -171,6 +213,75 @@ EXAMPLES = r"""
     duration: 20
     net_tool_image: nicolaka/netshoot:v0.13
 
+- name: One backend replica loses 30 % of its packets for a minute
+  examday.ops.fault:
+    name: "network: one backend replica loses 30% of its packets"
+    fault: loss
+    target: {role: backend, pick: one}
+    params: {loss_pct: 30}
+    duration: 60
+    net_tool_image: nicolaka/netshoot:v0.13
+    platform: "{{ examday_platform }}"
+
+- name: The edge proxy limited to 1 Mbit/s
+  examday.ops.fault:
+    fault: bandwidth
+    target: {service: traefik}
+    params: {rate: 1mbit}
+    duration: 30
+    net_tool_image: nicolaka/netshoot:v0.13
+
+- name: 200 ms of delay with 50 ms of jitter on one backend replica (needs the kernel's netem)
+  examday.ops.fault:
+    fault: delay
+    target: {service: backend, pick: random}
+    params: {delay_ms: 200, jitter_ms: 50}
+    duration: 30
+    net_tool_image: nicolaka/netshoot:v0.13
+
+- name: Terminate the app's database connections every 2 s for 20 s
+  examday.ops.fault:
+    name: "database: the app's connections terminated every 2 s"
+    fault: db_terminate
+    params: {application_name: "^exam_backend", every: 2}
+    duration: 20
+    db: "{{ examday_db }}"
+    api_url: http://127.0.0.1:18080
+
+- name: Hold an EXCLUSIVE lock on the answers table for 10 s
+  examday.ops.fault:
+    fault: db_lock
+    params: {table: session_answers, mode: EXCLUSIVE}
+    duration: 10
+    db: "{{ examday_db }}"
+
+- name: Occupy connections up to 90 % of max_connections for 30 s
+  examday.ops.fault:
+    fault: db_connections
+    params: {connections_pct: 90}
+    duration: 30
+    db: "{{ examday_db }}"
+
+- name: Pause Redis's writes for 10 s (CLIENT PAUSE WRITE)
+  examday.ops.fault:
+    fault: redis_pause
+    params: {mode: WRITE}
+    duration: 10
+    redis: {host: 127.0.0.1, port: 6379, password: "{{ vault_examday_redis_password }}"}
+
+- name: Stop the worker and return at once; it is restored later by state=restored, or by the host's watchdog
+  examday.ops.fault:
+    name: worker down during the submit spike
+    fault: stop
+    target: {service: worker}
+    duration: 300
+    wait: false
+
+- name: Nothing may be left over before the exam (fails while a fault is active)
+  examday.ops.fault:
+    state: listed
+    fail_if_active: true
+
 - name: Whatever happens, undo every active fault
   examday.ops.fault:
     state: restored
@@ -178,65 +289,322 @@ EXAMPLES = r"""
 
 RETURN = r"""
 name:
-  description: The fault's label.
+  description: The fault's label (I(name), else the fault and its targets).
   returned: state=injected
   type: str
+  sample: Redis stopped
+fault:
+  description: The fault injected (I(fault)).
+  returned: state=injected
+  type: str
+  sample: stop
 targets:
-  description: Names of the containers hit.
+  description: Names of the containers hit (empty for database and Redis faults).
   returned: state=injected
   type: list
   elements: str
+  sample: [exam_platform_redis]
+duration_s:
+  description: The fault's duration (I(duration)).
+  returned: state=injected
+  type: float
+  sample: 15.0
+planned:
+  description: What the fault does, step by step (a database or Redis fault is one step, held by the module).
+  returned: state=injected
+  type: list
+  elements: str
+  sample: [stop exam_platform_redis]
 ledger_id:
-  description: The fault's ledger entry.
+  description: The fault's ledger entry (its id in I(ledger_dir)).
   returned: state=injected, not check mode
   type: str
+  sample: 20261130173047-b29adb
 injected_at:
-  description: UTC time the fault was in place.
+  description: UTC time the injection started.
   returned: state=injected, not check mode
   type: str
+  sample: "2026-11-30T17:30:47.217Z"
+applied_at:
+  description: UTC time the fault was in place.
+  returned: state=injected with wait
+  type: str
+  sample: "2026-11-30T17:30:47.472Z"
 restored_at:
   description: UTC time the fault was undone.
   returned: state=injected with wait
   type: str
+  sample: "2026-11-30T17:31:02.721Z"
+instant:
+  description: Whether the fault happened at once (a container C(restart)), so that it ends when applied, not when restored.
+  returned: state=injected with wait
+  type: bool
+  sample: false
+ended_at:
+  description: UTC time the fault ended for students - RV(applied_at) for an instant fault, RV(restored_at) otherwise.
+  returned: state=injected with wait
+  type: str
+  sample: "2026-11-30T17:31:02.721Z"
+deadline:
+  description: UTC time the fault is due to end; the host's watchdog restores it I(grace) seconds later unless it was restored earlier.
+  returned: state=injected with wait=false, not check mode
+  type: str
+  sample: "2026-11-30T17:31:07.472Z"
 restored:
-  description: Whether the fault has been undone.
-  returned: state=injected, not check mode
-  type: bool
-recovery_seconds:
-  description: Seconds from the restore until health and readiness were healthy by body (null when not).
-  returned: when measured
-  type: float
-recovered:
-  description: Whether the platform was healthy again within I(recovery_timeout) (null when not measured).
+  description:
+    - With C(state=injected), whether the fault has been undone (a bool; false with I(wait=false)).
+    - With C(state=restored), the names of the faults undone (a list; in check mode, the names that would be).
+  returned: state=injected not in check mode, and state=restored
+  type: raw
+  sample: true
+undo:
+  description: One result per undo step of the ledger entry (empty for database and Redis faults, which end by themselves).
   returned: state=injected with wait
-  type: bool
-before:
-  description: State, health, restarts and limits of each target before the fault.
-  returned: state=injected, not check mode
-  type: dict
-after:
-  description: The same after recovery.
-  returned: state=injected with wait
-  type: dict
-details:
-  description: What the fault did (for example connections terminated, the restart order and timings).
-  returned: state=injected, not check mode
-  type: dict
-planned:
-  description: What the fault does, step by step.
-  returned: state=injected
-  type: list
-  elements: str
-active:
-  description: Active ledger entries.
-  returned: state=listed
   type: list
   elements: dict
+  contains:
+    what:
+      description: The step.
+      type: str
+      sample: start exam_platform_redis
+    rc:
+      description: Its exit code.
+      type: int
+      sample: 0
+    ok:
+      description: Whether it succeeded, or failed only because the thing was already undone.
+      type: bool
+      sample: true
+    note:
+      description: When it failed, the last line it printed (starting with C(already undone) when tolerated); else empty.
+      type: str
+      sample: ""
+  sample: [{what: start exam_platform_redis, rc: 0, ok: true, note: ""}]
+recovery_seconds:
+  description:
+    - Seconds from the restore (for an instant fault, from when it was applied) until health and readiness were healthy by
+      their body; null when not measured (no I(api_url)) or not healthy within I(recovery_timeout).
+  returned: state=injected with wait, and state=restored not in check mode
+  type: float
+  sample: 0.288
+recovered:
+  description: Whether the platform was healthy again within I(recovery_timeout); null when not measured (no I(api_url)).
+  returned: state=injected with wait
+  type: bool
+  sample: true
+recovery_detail:
+  description: The last recovery probe's answer, or why recovery was not measured.
+  returned: state=injected with wait, and state=restored not in check mode
+  type: str
+  sample: ready ok
+targets_healthy_after_s:
+  description:
+    - Seconds, once recovery was measured, until every target ran and was healthy again; null without targets, or when
+      they were not healthy within I(recovery_timeout).
+  returned: state=injected with wait
+  type: float
+  sample: 1.952
+before:
+  description: State, health, restarts and limits of each target before the fault, by container name (empty without targets).
+  returned: state=injected, not check mode
+  type: dict
+  contains:
+    <container>:
+      description: One target, by its name.
+      type: dict
+      contains:
+        status:
+          description: Docker state (C(running), C(exited), C(paused) ...), or C(missing) when the container is gone.
+          type: str
+        running:
+          description: Whether it runs.
+          type: bool
+        paused:
+          description: Whether it is paused.
+          type: bool
+        health:
+          description: Health status, null without a health check.
+          type: str
+        restart_count:
+          description: Restarts counted by Docker.
+          type: int
+        started_at:
+          description: When it last started.
+          type: str
+        limits:
+          description: CPU and memory limits (0 when none).
+          type: dict
+          contains:
+            nano_cpus:
+              description: CPU limit in billionths of a CPU.
+              type: int
+            memory_bytes:
+              description: Memory limit in bytes.
+              type: int
+  sample:
+    exam_platform_redis: {status: running, running: true, paused: false, health: healthy, restart_count: 0,
+                          started_at: "2026-11-30T17:19:09.56198152Z", limits: {memory_bytes: 268435456, nano_cpus: 500000000}}
+after:
+  description: The same as RV(before), after the restore and the recovery.
+  returned: state=injected with wait
+  type: dict
+  contains:
+    <container>:
+      description: One target, by its name.
+      type: dict
+      contains:
+        status:
+          description: Docker state (C(running), C(exited), C(paused) ...), or C(missing) when the container is gone.
+          type: str
+        running:
+          description: Whether it runs.
+          type: bool
+        paused:
+          description: Whether it is paused.
+          type: bool
+        health:
+          description: Health status, null without a health check.
+          type: str
+        restart_count:
+          description: Restarts counted by Docker.
+          type: int
+        started_at:
+          description: When it last started.
+          type: str
+        limits:
+          description: CPU and memory limits (0 when none).
+          type: dict
+          contains:
+            nano_cpus:
+              description: CPU limit in billionths of a CPU.
+              type: int
+            memory_bytes:
+              description: Memory limit in bytes.
+              type: int
+  sample:
+    exam_platform_redis: {status: running, running: true, paused: false, health: healthy, restart_count: 0,
+                          started_at: "2026-11-30T17:31:02.71653351Z", limits: {memory_bytes: 268435456, nano_cpus: 500000000}}
+details:
+  description: What the fault did; the keys depend on the fault.
+  returned: state=injected, not check mode
+  type: dict
+  contains:
+    applied:
+      description: Container and network faults. The steps applied.
+      type: list
+      elements: str
+      sample: [stop exam_platform_redis]
+    order:
+      description: C(restart) of several services (the recovery drill). The services, in the order they were restarted.
+      type: list
+      elements: str
+      sample: [postgres, redis, backend, traefik]
+    services:
+      description: C(restart) of several services. Each service's restart, in order.
+      type: list
+      elements: dict
+      sample: [{service: postgres, restart_s: 4.579, healthy_after_s: 2.186}]
+      contains:
+        service:
+          description: The compose service.
+          type: str
+        restart_s:
+          description: Seconds from its restart until its containers were healthy.
+          type: float
+        healthy_after_s:
+          description: Seconds from the end of the restart command until its containers were healthy.
+          type: float
+    terminated:
+      description: C(db_terminate). Connections terminated, over all rounds.
+      type: int
+      sample: 20
+    rounds:
+      description: C(db_terminate). Times the connections were terminated (at once, then every C(params.every) seconds).
+      type: int
+      sample: 3
+    application_names:
+      description: C(db_terminate). The application names of the connections terminated.
+      type: list
+      elements: str
+      sample: ["exam_backend:1676bf40f860", "exam_backend:67871533fef6"]
+    locked:
+      description: C(db_lock). The table locked (C(params.table)).
+      type: str
+      sample: session_answers
+    mode:
+      description: C(db_lock) and C(redis_pause). The lock mode (C(params.mode)), or the pause's (C(ALL) or C(WRITE)).
+      type: str
+      sample: EXCLUSIVE
+    held_s:
+      description: C(db_lock). Seconds the lock was held (I(duration)).
+      type: float
+      sample: 10.0
+    occupied:
+      description: C(db_connections). Connections opened and held.
+      type: int
+    max_connections:
+      description: C(db_connections). The server's max_connections.
+      type: int
+      sample: 100
+    in_use_before:
+      description: C(db_connections). Client connections in use before.
+      type: int
+    in_use_pct_during:
+      description: C(db_connections). Percentage of max_connections in use while they were held.
+      type: float
+    paused_ms:
+      description: C(redis_pause). Milliseconds of the C(CLIENT PAUSE).
+      type: int
+      sample: 10000
+  sample:
+    application_names: ["exam_backend:1676bf40f860", "exam_backend:67871533fef6"]
+    rounds: 3
+    terminated: 20
 restored_ids:
   description: Ledger entries undone by C(state=restored).
   returned: state=restored, not check mode
   type: list
   elements: str
+  sample: [20261130173047-b29adb]
+active:
+  description: The active ledger entries (with I(fail_if_active), also in the failure's result).
+  returned: state=listed
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The ledger id.
+      type: str
+      sample: 20261130173047-b29adb
+    name:
+      description: The fault's label.
+      type: str
+      sample: Redis stopped
+    fault:
+      description: The fault.
+      type: str
+      sample: stop
+    targets:
+      description: Names of its containers.
+      type: list
+      elements: str
+      sample: [exam_platform_redis]
+    injected_at:
+      description: UTC time it was recorded in the ledger, just before it was injected.
+      type: str
+    deadline:
+      description: UTC time it is due to end (the watchdog restores it I(grace) seconds later).
+      type: str
+    last_error:
+      description: Why the last restore failed; null when none failed.
+      type: str
+      sample: null
+  sample: []
+msg:
+  description: What happened (or would, in check mode), in one sentence.
+  returned: always
+  type: str
+  sample: "Redis stopped: injected 2026-11-30T17:30:47.217Z, restored 2026-11-30T17:31:02.721Z, healthy again after 0.29 s"
 """
 
 import os
