@@ -160,48 +160,795 @@ EXAMPLES = r"""
 
 RETURN = r"""
 passed:
-  description: True when every check passed and, with I(acks), the reconciliation passed.
+  description: True when every check passed (a check not measured does not count) and, with I(acks), the reconciliation passed.
   returned: always
   type: bool
+  sample: false
 failed_checks:
-  description: Names of the checks that did not pass.
+  description: Names of the checks that failed (C(passed=false)).
   returned: always
   type: list
   elements: str
+  sample: [duplicate_submits]
 checks:
-  description:
-    - One entry per check with C(name), C(description), C(count) (failing rows), C(expected) (the maximum),
-      C(passed), C(samples) (up to I(sample_rows) failing rows as dicts) and C(duration_s).
+  description: One entry per check, in order; checks the profile cannot measure come last.
   returned: always
   type: list
   elements: dict
+  contains:
+    name:
+      description: The check's name.
+      type: str
+      sample: duplicate_submits
+    description:
+      description: What a failing row means.
+      type: str
+      sample: Sessions with more than one submit event (a double submit that was not idempotent).
+    count:
+      description: Failing rows; null when not measured.
+      type: int
+      sample: 20
+    expected:
+      description: The most failing rows allowed (I(checks[].max), default 0).
+      type: int
+      sample: 0
+    passed:
+      description: Whether I(count) is at most I(expected); null when not measured.
+      type: bool
+      sample: false
+    samples:
+      description: Up to I(sample_rows) failing rows, each a dict of the check's own columns.
+      type: list
+      elements: dict
+      sample: [{session_id: c8529cce-b153-4530-b211-86748a56e419, submitted_events: 2}]
+      contains:
+        <column>:
+          description: A column the check's SQL selects, by its name.
+          type: raw
+    duration_s:
+      description: Seconds the check's statement took (measured checks only).
+      type: float
+      sample: 0.001
+    note:
+      description: Checks not measured only. Why (C(not measured - examday_platform.<key> is empty ...)).
+      type: str
+  sample:
+    - {name: duplicate_submits, description: Sessions with more than one submit event (a double submit that was not idempotent).,
+       count: 20, expected: 0, passed: false, duration_s: 0.001,
+       samples: [{session_id: c8529cce-b153-4530-b211-86748a56e419, submitted_events: 2},
+                 {session_id: ed34c2d4-a804-4389-89f5-300c2808583c, submitted_events: 2}]}
 statistics:
-  description:
-    - Summary statistics in the same snapshot - C(sessions), C(submitted_sessions), C(active_sessions),
-      C(expired_sessions), C(answers), C(events), C(submitted_events), C(sessions_with_submit_event).
-  returned: when statistics
+  description: Summary statistics in the same snapshot and window; only C(note) when the profile's schema cannot give them.
+  returned: when I(statistics)
   type: dict
+  contains:
+    sessions:
+      description: Sessions created in the window.
+      type: int
+    submitted_sessions:
+      description: Of those, sessions with the submitted status.
+      type: int
+    active_sessions:
+      description: Of those, sessions with the active status.
+      type: int
+    expired_sessions:
+      description: Of those, sessions with the expired status.
+      type: int
+    answers:
+      description: Answers of those sessions (all answers when the window is open).
+      type: int
+    events:
+      description: Events of those sessions (events without a session, by their own time).
+      type: int
+    submitted_events:
+      description: Of those events, submit events (I(platform.schema.submitted_event)).
+      type: int
+    sessions_with_submit_event:
+      description: Sessions with at least one submit event.
+      type: int
+    note:
+      description: Why the statistics were not measured (instead of all the above).
+      type: str
+  sample: {sessions: 60, submitted_sessions: 39, active_sessions: 21, expired_sessions: 0, answers: 217, events: 493,
+           submitted_events: 59, sessions_with_submit_event: 39}
 reconciliation:
   description:
-    - C(acknowledged) and C(unknown_writes) (records per kind), C(ignored_lines), C(distinct), C(stored) and
-      C(matched) counts per kind; C(lost), C(mismatched), C(stale_overwrites), C(superseded), C(duplicates) and
-      C(unexpected), each with C(count) and C(samples); C(unknown_outcome); C(not_reconciled) kinds;
-      C(trace_request_ids) (requests to look up in the logs); C(passed).
-  returned: when acks
+    - The acknowledged writes of I(acks) against what is stored. Counts by kind are keyed by the write's kind (C(session),
+      C(answer), C(submit) and the profile's own kinds); each finding list holds at most I(sample_rows) samples.
+  returned: when I(acks)
   type: dict
+  contains:
+    acknowledged:
+      description: Acknowledged write records, by kind.
+      type: dict
+      contains:
+        <kind>:
+          description: Records of the kind.
+          type: int
+    unknown_writes:
+      description: Write records whose outcome the client did not know (time-outs, connection errors, 5xx), by kind.
+      type: dict
+      contains:
+        <kind>:
+          description: Records of the kind.
+          type: int
+    ignored_lines:
+      description: Lines of the I(acks) files that were not write records.
+      type: int
+    distinct:
+      description: Distinct keys acknowledged at least once, by kind.
+      type: dict
+      contains:
+        <kind>:
+          description: Keys of the kind.
+          type: int
+    stored:
+      description: Of those keys, the ones found stored, by kind.
+      type: dict
+      contains:
+        <kind>:
+          description: Keys of the kind.
+          type: int
+    matched:
+      description: Of those keys, the ones stored as last acknowledged, by kind.
+      type: dict
+      contains:
+        <kind>:
+          description: Keys of the kind.
+          type: int
+    lost:
+      description: Acknowledged writes not stored, or not in the state the kind requires.
+      type: dict
+      contains:
+        count:
+          description: How many.
+          type: int
+        samples:
+          description: Some of them.
+          type: list
+          elements: dict
+          contains:
+            kind:
+              description: The write's kind (C(session), C(answer), C(submit), or a kind of I(platform.reconcile)).
+              type: str
+            session_id:
+              description: The session (a key field of the default kinds; a kind of the profile names its own key fields).
+              type: str
+            question_id:
+              description: The question (key field of C(answer)).
+              type: str
+            detail:
+              description: C(not stored), or what the stored row lacks.
+              type: str
+            write:
+              description: The last acknowledged write.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+    mismatched:
+      description: Stored values that are not the last acknowledged one, and that no write of unknown outcome explains.
+      type: dict
+      contains:
+        count:
+          description: How many.
+          type: int
+        samples:
+          description: Some of them.
+          type: list
+          elements: dict
+          contains:
+            kind:
+              description: The write's kind (C(session), C(answer), C(submit), or a kind of I(platform.reconcile)).
+              type: str
+            session_id:
+              description: The session (a key field of the default kinds; a kind of the profile names its own key fields).
+              type: str
+            question_id:
+              description: The question (key field of C(answer)).
+              type: str
+            field:
+              description: The compared field (for C(answer), C(selected_index); for C(submit), C(score_correct)).
+              type: str
+            acknowledged:
+              description: The value of the last acknowledged write.
+              type: raw
+            stored:
+              description: The value stored.
+              type: raw
+            explanation:
+              description: C(older_acknowledged), C(stale_overwrite), C(superseded) or C(unexplained).
+              type: str
+            acknowledged_write:
+              description: The last acknowledged write.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+            older_write:
+              description: C(older_acknowledged). The earlier acknowledged write whose value came back.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+            stale_write:
+              description: C(stale_overwrite). The earlier write the client gave up on, applied after the acknowledged one.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+            by:
+              description: C(superseded). The later write of unknown outcome whose value is stored.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+    stale_overwrites:
+      description: Stored values of an earlier write the client gave up on, applied after a newer acknowledged one.
+      type: dict
+      contains:
+        count:
+          description: How many.
+          type: int
+        fails:
+          description: Whether they fail the reconciliation (I(stale_overwrite_fails)).
+          type: bool
+        samples:
+          description: Some of them.
+          type: list
+          elements: dict
+          contains:
+            kind:
+              description: The write's kind (C(session), C(answer), C(submit), or a kind of I(platform.reconcile)).
+              type: str
+            session_id:
+              description: The session (a key field of the default kinds; a kind of the profile names its own key fields).
+              type: str
+            question_id:
+              description: The question (key field of C(answer)).
+              type: str
+            field:
+              description: The compared field (for C(answer), C(selected_index); for C(submit), C(score_correct)).
+              type: str
+            acknowledged:
+              description: The value of the last acknowledged write.
+              type: raw
+            stored:
+              description: The value stored.
+              type: raw
+            explanation:
+              description: C(older_acknowledged), C(stale_overwrite), C(superseded) or C(unexplained).
+              type: str
+            acknowledged_write:
+              description: The last acknowledged write.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+            older_write:
+              description: C(older_acknowledged). The earlier acknowledged write whose value came back.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+            stale_write:
+              description: C(stale_overwrite). The earlier write the client gave up on, applied after the acknowledged one.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+            by:
+              description: C(superseded). The later write of unknown outcome whose value is stored.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+    superseded:
+      description: Stored values of a later write of unknown outcome (the student's last action; they do not fail it).
+      type: dict
+      contains:
+        count:
+          description: How many.
+          type: int
+        samples:
+          description: Some of them.
+          type: list
+          elements: dict
+          contains:
+            kind:
+              description: The write's kind (C(session), C(answer), C(submit), or a kind of I(platform.reconcile)).
+              type: str
+            session_id:
+              description: The session (a key field of the default kinds; a kind of the profile names its own key fields).
+              type: str
+            question_id:
+              description: The question (key field of C(answer)).
+              type: str
+            field:
+              description: The compared field (for C(answer), C(selected_index); for C(submit), C(score_correct)).
+              type: str
+            acknowledged:
+              description: The value of the last acknowledged write.
+              type: raw
+            stored:
+              description: The value stored.
+              type: raw
+            explanation:
+              description: C(older_acknowledged), C(stale_overwrite), C(superseded) or C(unexplained).
+              type: str
+            acknowledged_write:
+              description: The last acknowledged write.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+            older_write:
+              description: C(older_acknowledged). The earlier acknowledged write whose value came back.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+            stale_write:
+              description: C(stale_overwrite). The earlier write the client gave up on, applied after the acknowledged one.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+            by:
+              description: C(superseded). The later write of unknown outcome whose value is stored.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+    duplicates:
+      description: Stored rows above the kind's maximum (for C(submit), more than one submit event for a session).
+      type: dict
+      contains:
+        count:
+          description: How many.
+          type: int
+        sessions:
+          description: Distinct sessions among them.
+          type: int
+        samples:
+          description: Some of them.
+          type: list
+          elements: dict
+          contains:
+            kind:
+              description: The write's kind (C(session), C(answer), C(submit), or a kind of I(platform.reconcile)).
+              type: str
+            session_id:
+              description: The session (a key field of the default kinds; a kind of the profile names its own key fields).
+              type: str
+            question_id:
+              description: The question (key field of C(answer)).
+              type: str
+            submitted_events:
+              description: C(submit). The submit events stored (a kind's other maximum fields appear by their names).
+              type: int
+            write:
+              description: The last acknowledged write.
+              type: dict
+              contains:
+                request_id:
+                  description: The request id the load sent with the write (look it up in the logs).
+                  type: str
+                sent_at:
+                  description: UTC time the write was sent.
+                  type: str
+                ts:
+                  description: UTC time its answer came (or the client gave up).
+                  type: str
+                status:
+                  description: HTTP status of its answer (0 when none came).
+                  type: int
+                source:
+                  description: The C(acks.jsonl) file and line it was recorded on.
+                  type: str
+                error:
+                  description: Why the client does not know its outcome (only when it does not).
+                  type: str
+                platform_request_id:
+                  description: The request id the platform answered with, when it differs from the load's (only when recorded).
+                  type: str
+    unknown_outcome:
+      description: Writes of unknown outcome, and how many of their keys are stored.
+      type: dict
+      contains:
+        count:
+          description: Writes of unknown outcome.
+          type: int
+        stored:
+          description: Of those, writes whose key is stored.
+          type: int
+        not_stored:
+          description: Of those, writes whose key is not stored.
+          type: int
+    unexpected:
+      description: Sessions of the load's students, created in the window, that no write acknowledged (they do not fail it).
+      type: dict
+      contains:
+        count:
+          description: How many.
+          type: int
+        samples:
+          description: Some of them.
+          type: list
+          elements: dict
+          contains:
+            session_id:
+              description: The session.
+              type: str
+            user_id:
+              description: Its student.
+              type: str
+            status:
+              description: Its status.
+              type: str
+            created_at:
+              description: When it was created.
+              type: str
+        window:
+          description: The window searched (UTC), I(since) and I(until) or the records' own time span widened by 60 s; null when unknown.
+          type: list
+          elements: str
+    not_reconciled:
+      description: Kinds not reconciled because the profile's schema lacks what their query needs, with the reason.
+      type: dict
+      contains:
+        <kind>:
+          description: Why (C(not reconciled - examday_platform.<key> is empty)).
+          type: str
+    trace_request_ids:
+      description: Request ids of the sampled mismatches and stale overwrites, to look up in the logs (metrics_capture I(trace_request_ids)).
+      type: list
+      elements: str
+    passed:
+      description: True without lost, mismatched or duplicate writes, and without stale overwrites when they fail it.
+      type: bool
+  sample:
+    acknowledged: {answer: 321, session: 59, submit: 39}
+    unknown_writes: {answer: 0, session: 0, submit: 0}
+    ignored_lines: 0
+    distinct: {answer: 297, session: 59, submit: 39}
+    stored: {answer: 207, session: 59, submit: 39}
+    matched: {answer: 200, session: 59, submit: 19}
+    lost:
+      count: 90
+      samples:
+        - {kind: answer, session_id: 20d0c630-2731-4fe4-a975-f472fbda9531, question_id: "471", detail: not stored,
+           write: {request_id: 2a33a8c030374c1ec050885558d756a7, sent_at: "2026-11-30T17:49:31.538Z", ts: "2026-11-30T17:49:31.539Z",
+                   status: 200, source: /work/wt-run/reports/rehearsal-lab-20261130_174823/load/answers/acks.jsonl line 134}}
+    mismatched:
+      count: 7
+      samples:
+        - kind: answer
+          session_id: 301837d9-fa05-410d-85c9-0cc2867a7554
+          question_id: "2001"
+          field: selected_index
+          acknowledged: 2
+          stored: 3
+          explanation: older_acknowledged
+          acknowledged_write: {request_id: 0784c14a41e8c926467035810c68c027, sent_at: "2026-11-30T17:49:23.597Z",
+                               ts: "2026-11-30T17:49:23.598Z", status: 200,
+                               source: /work/wt-run/reports/rehearsal-lab-20261130_174823/load/answers/acks.jsonl line 46}
+          older_write: {request_id: 72c12d89d0be5c63f0854a8e09562510, sent_at: "2026-11-30T17:49:22.178Z", ts: "2026-11-30T17:49:22.181Z",
+                        status: 200, source: /work/wt-run/reports/rehearsal-lab-20261130_174823/load/answers/acks.jsonl line 33}
+    stale_overwrites: {count: 0, fails: true, samples: []}
+    superseded: {count: 0, samples: []}
+    duplicates:
+      count: 20
+      sessions: 20
+      samples:
+        - {kind: submit, session_id: 1c2aa53b-be6e-4724-a38a-cfbb11324d59, submitted_events: 2,
+           write: {request_id: ba7f78a6c30bab1175b3e361e2a75392, sent_at: "2026-11-30T17:49:53.295Z", ts: "2026-11-30T17:49:53.373Z",
+                   status: 200, source: /work/wt-run/reports/rehearsal-lab-20261130_174823/load/submit/acks.jsonl line 5}}
+    unknown_outcome: {count: 0, stored: 0, not_stored: 0}
+    unexpected: {count: 0, samples: [], window: ["2026-11-30T17:48:23.000Z", "2026-11-30T17:51:10.844Z"]}
+    not_reconciled: {}
+    trace_request_ids: [0784c14a41e8c926467035810c68c027, 187317042352bd70984dc4e99a38cb86]
+    passed: false
 snapshot:
-  description: The transaction the checks ran in - C(isolation), C(read_only), C(taken_at), C(application_name),
-    C(server_version), C(statement_timeout_s).
+  description: The one transaction every check, the statistics and the reconciliation ran in, as the server reported it.
   returned: always
   type: dict
+  contains:
+    isolation:
+      description: Its isolation level.
+      type: str
+      sample: repeatable read
+    read_only:
+      description: Whether it was read-only.
+      type: bool
+      sample: true
+    taken_at:
+      description: The server's time at its start (UTC).
+      type: str
+      sample: "2026-11-30T17:50:27.914Z"
+    application_name:
+      description: The application name it ran under.
+      type: str
+      sample: examday.integrity_check
+    server_version:
+      description: PostgreSQL's version.
+      type: str
+      sample: 15.18 (Debian 15.18-0+deb12u1)
+    statement_timeout_s:
+      description: The statement (and lock) timeout, in seconds (I(statement_timeout)).
+      type: int
+      sample: 300
+  sample: {isolation: repeatable read, read_only: true, taken_at: "2026-11-30T17:50:27.914Z", application_name: examday.integrity_check,
+           server_version: 15.18 (Debian 15.18-0+deb12u1), statement_timeout_s: 300}
 window:
-  description: C(since) and C(until) as applied (UTC, null when open).
+  description: The window applied.
   returned: always
   type: dict
-dest:
-  description: The file the result was written to.
-  returned: when dest was written
+  contains:
+    since:
+      description: I(since) as applied (UTC), null when open.
+      type: str
+    until:
+      description: I(until) as applied (UTC), null when open.
+      type: str
+  sample: {since: "2026-11-30T17:48:23.000Z", until: null}
+msg:
+  description: The outcome in one sentence.
+  returned: always
   type: str
+  sample: 7 of 7 integrity checks passed; reconciliation failed (lost 90, mismatched 7, stale overwrites 0, duplicates 20).
+dest:
+  description: The file the result was written to (I(dest)).
+  returned: when I(dest) was written (not in check mode)
+  type: str
+  sample: /work/wt-run/reports/rehearsal-lab-20261130_174823/integrity.json
 """
 
 import json
