@@ -74,24 +74,141 @@ EXAMPLES = r"""
 
 RETURN = r"""
 checks:
-  description: One entry per check with C(name), C(passed) (true, false, or null when not measured), C(detail), C(evidence).
+  description: One entry per check of I(checks), in the order C(health), C(ready), C(edge), C(services), C(resource_limits), C(db_connections).
   returned: always
   type: list
   elements: dict
+  contains:
+    name:
+      description: The check (C(health), C(ready), C(edge), C(services), C(resource_limits) or C(db_connections)).
+      type: str
+      sample: db_connections
+    passed:
+      description: Whether it passed; null when it could not be measured (which fails the verdict).
+      type: bool
+      sample: true
+    detail:
+      description: The outcome in one sentence.
+      type: str
+      sample: 4 app connections (limit 40), 5 on the database = 5.0% of max_connections 100 (limit 80%)
+    evidence:
+      description:
+        - What it was judged on; null when there was no answer.
+        - C(health) and C(ready) - the call (C(step), C(method), C(status), C(ms), C(request_id), C(code)) and the body's
+          C(body_status) (C(ready) also its C(checks)).
+        - C(edge) - C(requests) and their C(statuses).
+        - C(services) - a list of the containers' C(name), C(service), C(status), C(health) and C(restart_count).
+        - C(resource_limits) - each container's C(limits) by its name.
+        - C(db_connections) - C(max_connections), C(db_connections), C(app_connections), C(all_connections), C(app_limit)
+          (the pools' capacity), C(pct_of_max_connections) and C(max_connections_pct).
+      type: raw
+      sample: {all_connections: 5, app_connections: 4, app_limit: 40, db_connections: 5, max_connections: 100,
+               max_connections_pct: 80.0, pct_of_max_connections: 5.0}
+  sample:
+    - {name: health, passed: true, detail: ok, evidence: {step: health, method: GET, status: 200, ms: 9.2,
+       request_id: a01518f641c24780b178197058498cbb, code: null, body_status: ok}}
+    - {name: ready, passed: true, detail: ok, evidence: {step: ready, method: GET, status: 200, ms: 7.6,
+       request_id: ff2a6de0f2514c34833e9d934053d96d, code: null, body_status: ok, checks: {db: ok, redis: ok}}}
+    - {name: edge, passed: true, detail: 10 of 10 requests through the edge reached a healthy backend,
+       evidence: {requests: 10, statuses: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]}}
+    - {name: db_connections, passed: true,
+       detail: "4 app connections (limit 40), 5 on the database = 5.0% of max_connections 100 (limit 80%)",
+       evidence: {all_connections: 5, app_connections: 4, app_limit: 40, db_connections: 5, max_connections: 100,
+                  max_connections_pct: 80.0, pct_of_max_connections: 5.0}}
 verdict:
-  description: C(passed), and the names of C(failed) and C(not_measured) checks.
+  description: The verdict over the checks.
   returned: always
   type: dict
+  contains:
+    passed:
+      description: True when no check failed and every check was measured.
+      type: bool
+    failed:
+      description: Names of the checks that failed.
+      type: list
+      elements: str
+    not_measured:
+      description: Names of the checks that could not be measured.
+      type: list
+      elements: str
+  sample: {passed: true, failed: [], not_measured: []}
 containers:
-  description: Summaries of the project's containers (no environment).
+  description: Summaries of the compose project's containers, stopped ones too (no environment); empty without a usable docker CLI.
   returned: always
   type: list
   elements: dict
+  contains:
+    id:
+      description: Short container id.
+      type: str
+    name:
+      description: Container name.
+      type: str
+    service:
+      description: Compose service.
+      type: str
+    project:
+      description: Compose project.
+      type: str
+    status:
+      description: Docker state (C(running), C(paused), C(exited) ...).
+      type: str
+    running:
+      description: Whether it runs (a paused container runs too).
+      type: bool
+    paused:
+      description: Whether it is paused.
+      type: bool
+    health:
+      description: Health status, null for a container without a health check.
+      type: str
+    restart_count:
+      description: Restarts counted by Docker.
+      type: int
+    started_at:
+      description: When it last started (Docker's RFC 3339 time).
+      type: str
+    limits:
+      description: CPU and memory limits (0 when none).
+      type: dict
+      contains:
+        nano_cpus:
+          description: CPU limit in billionths of a CPU.
+          type: int
+        memory_bytes:
+          description: Memory limit in bytes.
+          type: int
+  sample:
+    - {id: 9fa59bcc80e2, name: exam_platform_traefik, service: traefik, project: exam_platform, status: running, running: true,
+       paused: false, health: healthy, restart_count: 0, started_at: "2026-11-30T19:09:04.520756998Z",
+       limits: {memory_bytes: 134217728, nano_cpus: 500000000}}
 stats:
-  description: CPU and memory of each running container at one instant.
-  returned: when stats
+  description: One C(docker stats) snapshot of the running containers (null where docker printed no number).
+  returned: when I(stats) and a container runs
   type: list
   elements: dict
+  contains:
+    name:
+      description: Container name.
+      type: str
+    cpu_pct:
+      description: CPU use in percent of one CPU.
+      type: float
+    mem_bytes:
+      description: Memory used.
+      type: int
+    mem_limit_bytes:
+      description: Memory limit.
+      type: int
+    mem_pct:
+      description: Memory used in percent of the limit.
+      type: float
+    pids:
+      description: Processes.
+      type: int
+  sample:
+    - {name: exam_platform_traefik, cpu_pct: 1.99, mem_bytes: 6263144, mem_limit_bytes: 134217728, mem_pct: 4.67, pids: 4}
+    - {name: exam_platform_worker, cpu_pct: 0.0, mem_bytes: 11565793, mem_limit_bytes: 268435456, mem_pct: 4.31, pids: 2}
 """
 
 
