@@ -163,14 +163,74 @@ EXAMPLES = r"""
 
 RETURN = r"""
 checks:
-  description: One entry per item with C(name), C(item), C(passed) (true, false or null), C(configured), C(detail), C(evidence).
+  description:
+    - One entry per item checked, in the order C(not configured) items, C(backup), C(tls), C(dns), C(disk), C(rate_limits)
+      (one per container), C(observability).
   returned: always
   type: list
   elements: dict
+  contains:
+    name:
+      description: The kind of check - C(backup), C(tls), C(dns), C(disk), C(rate_limits) or C(observability).
+      type: str
+      sample: disk
+    item:
+      description: What was checked (the glob, C(host:port), the name, the path, the container or the label); C(-) when not configured.
+      type: str
+      sample: /
+    passed:
+      description: Whether it passed; null when not configured.
+      type: bool
+      sample: true
+    configured:
+      description: False for an item the inventory does not configure (listed by I(report_unconfigured)).
+      type: bool
+      sample: true
+    detail:
+      description: The outcome in one sentence.
+      type: str
+      sample: 83.3 GB free (30.8%; limits 2 GB, 5%)
+    evidence:
+      description:
+        - What it was judged on; null when there was nothing to judge (not configured, unreachable).
+        - C(backup) - C(path) and C(age_hours) of the newest file. C(tls) - C(not_after) and C(days_left).
+          C(dns) - C(addresses) and C(expected). C(disk) - C(free_bytes), C(total_bytes) and C(free_pct).
+          C(rate_limits) - each variable's value by its name. C(observability) - C(url) and C(status).
+      type: raw
+      sample: {free_bytes: 83337560064, free_pct: 30.8, total_bytes: 270553174016}
+  sample:
+    - {name: backup, item: "-", passed: null, configured: false, evidence: null,
+       detail: "not configured: set examday_preflight.backups in the inventory to check it"}
+    - {name: disk, item: /, passed: true, configured: true, detail: "83.3 GB free (30.8%; limits 2 GB, 5%)",
+       evidence: {free_bytes: 83337560064, free_pct: 30.8, total_bytes: 270553174016}}
+    - {name: rate_limits, item: exam_platform-backend-1, passed: true, configured: true,
+       detail: "RATE_LIMIT_LOGIN_PER_IP=5, RATE_LIMIT_LOGIN_PER_EMAIL=10",
+       evidence: {RATE_LIMIT_LOGIN_PER_IP: "5", RATE_LIMIT_LOGIN_PER_EMAIL: "10"}}
+    - {name: dns, item: localhost, passed: true, configured: true, detail: resolves to 127.0.0.1,
+       evidence: {addresses: [127.0.0.1], expected: [127.0.0.1]}}
+    - {name: observability, item: backend metrics, passed: true, configured: true,
+       detail: "http://127.0.0.1:18080/metrics answered HTTP 200", evidence: {url: "http://127.0.0.1:18080/metrics", status: 200}}
 verdict:
-  description: C(passed), and the C(failed), C(not_measured) and C(not_configured) items.
+  description: The verdict over the checks.
   returned: always
   type: dict
+  contains:
+    passed:
+      description: True when every configured item passed (an item not configured does not fail it).
+      type: bool
+    failed:
+      description: The items that failed, as C(name:item).
+      type: list
+      elements: str
+    not_measured:
+      description: Configured items that could not be measured, as C(name:item).
+      type: list
+      elements: str
+    not_configured:
+      description: The kinds of check not configured.
+      type: list
+      elements: str
+  sample: {passed: true, failed: [], not_measured: [], not_configured: [backup, tls]}
 """
 
 import datetime
