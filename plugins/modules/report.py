@@ -120,51 +120,211 @@ verdict:
   type: str
   sample: NO-GO
 gates:
-  description:
-    - One entry per hard gate with C(id), C(name), C(passed) (true, false, or null when its evidence
-      is missing, which counts as failed), C(value), C(threshold), C(rule), C(evidence) (file names
-      relative to the evidence directory) and C(detail).
+  description: One entry per hard gate (I(gates)), in the report's order.
   returned: always
   type: list
   elements: dict
+  contains:
+    id:
+      description: The gate's id (one of the choices of I(gates)).
+      type: str
+      sample: zero_data_loss
+    name:
+      description: The gate's name, as the report shows it.
+      type: str
+      sample: zero data loss
+    passed:
+      description: Whether it passed; null when its evidence is missing, which counts as failed.
+      type: bool
+      sample: false
+    value:
+      description: What was measured (a number, or a bool), null without evidence.
+      type: raw
+      sample: 50
+    threshold:
+      description: The limit it is judged against (a number, or a bool).
+      type: raw
+      sample: 0
+    unit:
+      description: The unit of I(value) and I(threshold) (empty for a bool).
+      type: str
+      sample: writes
+    rule:
+      description: The rule, in one sentence.
+      type: str
+      sample: "0 acknowledged writes lost or changed (a stale overwrite counts: True); data-loss checks pass"
+    evidence:
+      description: The evidence files it read, relative to I(evidence_dir).
+      type: list
+      elements: str
+      sample: [integrity.json, metrics/metrics.json]
+    detail:
+      description: What decided it.
+      type: str
+      sample: "48 of 800 acknowledged writes lost; 2 stored with another value; checks passed: orphaned_answers, missing_answers"
+  sample:
+    - {id: run_complete, name: every phase ran to its end, passed: true, value: 0, threshold: 0, unit: problems,
+       rule: no phase of the run failed or crashed, evidence: [run.json], detail: every phase ran to its end}
+    - {id: latency_p95, name: p95 latency outside fault windows, passed: true, value: 10.038, threshold: 500.0, unit: ms,
+       rule: p95 < 500 ms in every scenario, detail: sessions p95 7.9 ms; answers p95 10.0 ms; submit p95 7.7 ms,
+       evidence: [load/sessions/raw.json.gz, load/answers/raw.json.gz, load/submit/raw.json.gz, faults.json]}
+    - {id: exam_mode, name: EXAM_MODE verified by effect, passed: true, value: true, threshold: true, unit: "",
+       rule: heavy jobs refused and the job runner idle (verified by effect during the freeze),
+       evidence: [freeze-lab-20261130_191635.json],
+       detail: "verified by effect: mechanism api; probe: last answer HTTP 423 EXAM_MODE_ACTIVE (19 answers); job runner:
+                newest job-runner record: job_runner_idle (EXAM_MODE_ACTIVE); in 9.50 s"}
 failed_gates:
-  description: Names of the gates that did not pass (failed or without evidence).
+  description: Names (not ids) of the gates that did not pass, failed or without evidence.
   returned: always
   type: list
   elements: str
+  sample: [zero data loss, no corrupted sessions, idempotent submits, user experience]
 files:
-  description: Paths of the report files written (empty in check mode).
+  description: Paths of the report files - C(report.md), C(report.json), C(report.xml), C(report.html) (empty in check mode).
   returned: always
   type: list
   elements: str
+  sample: [/work/wt-run/reports/rehearsal-lab-20261130_191629/report.md, /work/wt-run/reports/rehearsal-lab-20261130_191629/report.json,
+           /work/wt-run/reports/rehearsal-lab-20261130_191629/report.xml, /work/wt-run/reports/rehearsal-lab-20261130_191629/report.html]
 thresholds:
-  description: The thresholds applied (defaults merged with the given ones).
+  description: The thresholds applied (I(thresholds) over the defaults); the same keys as the option, described there.
   returned: always
   type: dict
-  sample: {"p95_ms": 500.0, "error_rate_pct": 1.0, "recovery_seconds": 30.0}
+  contains:
+    p95_ms:
+      description: "Limit (ms) of the p95 latency outside fault windows in every scenario, and k6's http_req_duration
+        p(95)."
+      type: float
+    p99_ms:
+      description: "Limit (ms) of k6's http_req_duration p(99)."
+      type: float
+    error_rate_pct:
+      description: "Limit (%) of failed requests outside fault windows in every scenario, and k6's http_req_failed."
+      type: float
+    checks_pass_pct:
+      description: "Least share (%) of k6 checks that pass in the exam scenarios."
+      type: float
+    fault_error_budget_pct:
+      description: "Most failed requests (%) allowed inside each fault window."
+      type: float
+    recovery_seconds:
+      description: "Most seconds from a fault's end to the canary student's first complete success."
+      type: float
+    outage_seconds:
+      description: "Longest outage (s) the canary student may see during a fault (a fault may set its own max_outage_s)."
+      type: float
+    readiness_lie_seconds:
+      description: "Longest time (s) readiness may say ok while the canary student fails on the server side."
+      type: float
+    db_pool_pct:
+      description: "Limit (%) of peak DB connections against the backends' pool capacity and max_connections."
+      type: float
+    traceability_min_pct:
+      description: "Least share (%) of sampled request ids found in the logs."
+      type: float
+    regression_pct:
+      description: "Worsening (%) against the previous rehearsal flagged as a regression."
+      type: float
+    stale_overwrite_fails:
+      description: "Whether a stale write applied after a newer acknowledged one fails zero data loss (the student's last
+        acknowledged answer is not stored)."
+      type: bool
+    slow_sql_ms:
+      description: "Slow SQL in the backend logs, [warn, error] in ms."
+      type: list
+      elements: float
+    slow_request_ms:
+      description: "Slow requests in the backend logs, [warn, error] in ms."
+      type: list
+      elements: float
+    data_loss_checks:
+      description: "Integrity checks that count towards zero data loss (the others towards no corrupted sessions),
+        compared in lower case with non-alphanumerics as _."
+      type: list
+      elements: str
+  sample: {p95_ms: 500.0, p99_ms: 1000.0, error_rate_pct: 1.0, checks_pass_pct: 99.0, fault_error_budget_pct: 20.0,
+           recovery_seconds: 30.0, outage_seconds: 60.0, readiness_lie_seconds: 5.0, db_pool_pct: 80.0, traceability_min_pct: 100.0,
+           regression_pct: 20.0, stale_overwrite_fails: true, slow_sql_ms: [100.0, 300.0], slow_request_ms: [500.0, 1500.0],
+           data_loss_checks: [orphaned_answers, orphan_answers, missing_answers, lost_answers]}
 problems:
-  description: The phases of the run that failed (C(run.json) C(problems)), each C({phase, error}).
+  description: The phases of the run that failed (C(problems) of C(run.json)).
   returned: always
   type: list
   elements: dict
-  sample: [{"phase": "integrity", "error": "the database refused the password"}]
+  contains:
+    phase:
+      description: The phase.
+      type: str
+      sample: integrity
+    error:
+      description: What went wrong.
+      type: str
+      sample: "check typo failed on the server: relation \"no_such_table\" does not exist."
+  sample: [{phase: integrity, error: "check typo failed on the server: relation \"no_such_table\" does not exist."}]
 comparison:
-  description: The comparison with the previous rehearsal (I(previous)); C(rows) empty and C(note) set when none.
+  description: The comparison with the previous rehearsal (I(previous)); without one, C(note) says why and C(rows) is empty.
   returned: always
   type: dict
   contains:
     previous_dir:
-      description: The previous rehearsal's evidence directory, or null.
+      description: The previous rehearsal's evidence directory, null when none was compared.
+      type: str
+    previous_date:
+      description: Its date.
+      type: str
+    previous_verdict:
+      description: Its verdict.
+      type: str
+    regression_pct:
+      description: The threshold C(regression_pct) applied.
+      type: float
+    note:
+      description: Only when nothing was compared - why.
       type: str
     rows:
-      description: One per figure, C({key, title, unit, previous, current, delta, delta_pct, regression}).
+      description: One per figure both reports measured.
       type: list
       elements: dict
+      contains:
+        key:
+          description: The figure (C(p95_ms), C(error_rate_pct), C(fault_error_rate_pct), C(recovery_s), C(outage_s), C(db_pool_pct)).
+          type: str
+        title:
+          description: Its title in the report.
+          type: str
+        unit:
+          description: Its unit.
+          type: str
+        previous:
+          description: The previous value, null when not measured.
+          type: float
+        current:
+          description: This rehearsal's value, null when not measured.
+          type: float
+        delta:
+          description: I(current) minus I(previous), null without both.
+          type: float
+        delta_pct:
+          description: The delta in percent of I(previous), null when that is 0.
+          type: float
+        regression:
+          description: Whether it is worse by more than C(regression_pct) (and than a floor by unit); null without both values.
+          type: bool
     regressions:
       description: Keys of the figures that regressed.
       type: list
       elements: str
-  sample: {"previous_dir": "reports/rehearsal-lab-20261129T101500", "regressions": ["p95_ms"], "rows": []}
+  sample:
+    previous_dir: /work/wt-run/reports/rehearsal-lab-20261130_191124
+    previous_date: "2026-11-30"
+    previous_verdict: GO
+    regression_pct: 20.0
+    rows:
+      - {key: p95_ms, title: p95 latency outside fault windows, unit: ms, previous: 9.254, current: 10.038, delta: 0.784,
+         delta_pct: 8.472, regression: false}
+      - {key: outage_s, title: longest outage seen by students, unit: s, previous: 0.531, current: 10.49, delta: 9.959,
+         delta_pct: 1875.518, regression: true}
+    regressions: [outage_s]
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
