@@ -66,28 +66,139 @@ EXAMPLES = r"""
 
 RETURN = r"""
 session_id:
-  description: The created session.
-  returned: success
+  description: The session created (null when creating it failed).
+  returned: when the flow ran (not in check mode), also in the result of a failed flow
   type: str
+  sample: 9b2a466f-2077-43ae-8a59-5281fd46c31b
 answered:
-  description: Number of answers acknowledged.
-  returned: success
+  description: Answers the platform acknowledged.
+  returned: when the questions were answered (not in check mode), also in the result of a failed flow
   type: int
+  sample: 10
 checks:
   description:
-    - C(resume_consistent), C(submit_idempotent), C(submitted), and with I(experience_checks)
-      C(timer_consistent), C(refresh_continues_attempt), C(logout_keeps_attempt); each C({passed, detail}).
-  returned: always
+    - Each check's verdict, by name. A failed check fails the task, with this evidence in its result.
+  returned: when the flow ran (not in check mode), also in the result of a failed flow
   type: dict
+  contains:
+    resume_consistent:
+      description: After a reload the session shows exactly the acknowledged answers.
+      type: dict
+      contains:
+        passed:
+          description: Whether it passed; null when the platform cannot show it (the profile reads no such value).
+          type: bool
+        detail:
+          description: What was seen, or why it was not measured.
+          type: str
+    timer_consistent:
+      description: With I(experience_checks). The expiry is the same after a reload, and the session lasts what was asked for.
+      type: dict
+      contains:
+        passed:
+          description: Whether it passed; null when the platform cannot show it (the profile reads no such value).
+          type: bool
+        detail:
+          description: What was seen, or why it was not measured.
+          type: str
+    refresh_continues_attempt:
+      description: With I(experience_checks). After a token refresh the attempt goes on with the same progress.
+      type: dict
+      contains:
+        passed:
+          description: Whether it passed; null when the platform cannot show it (the profile reads no such value).
+          type: bool
+        detail:
+          description: What was seen, or why it was not measured.
+          type: str
+    logout_keeps_attempt:
+      description: With I(experience_checks). After a logout and a new login the attempt keeps its progress.
+      type: dict
+      contains:
+        passed:
+          description: Whether it passed; null when the platform cannot show it (the profile reads no such value).
+          type: bool
+        detail:
+          description: What was seen, or why it was not measured.
+          type: str
+    submit_idempotent:
+      description: With I(double_submit). Two concurrent submits with one idempotency key answered the same.
+      type: dict
+      contains:
+        passed:
+          description: Whether it passed; null when the platform cannot show it (the profile reads no such value).
+          type: bool
+        detail:
+          description: What was seen, or why it was not measured.
+          type: str
+    submitted:
+      description: The submit succeeded and the session is submitted.
+      type: dict
+      contains:
+        passed:
+          description: Whether it passed; null when the platform cannot show it (the profile reads no such value).
+          type: bool
+        detail:
+          description: What was seen, or why it was not measured.
+          type: str
+  sample:
+    resume_consistent: {passed: true, detail: "after a reload 10 answered questions, 10 were acknowledged"}
+    timer_consistent: {passed: true, detail: "expires 2026-11-30T19:46:05.358275+00:00, the same after a reload"}
+    refresh_continues_attempt: {passed: true, detail: after a token refresh the attempt went on with the same progress}
+    logout_keeps_attempt: {passed: true, detail: after logout and a new login the attempt was there with the same progress}
+    submit_idempotent: {passed: true, detail: both submits answered the same}
+    submitted: {passed: true, detail: "submit answered HTTP 200, status SUBMITTED"}
 submit:
-  description: Status and score from the submit answer.
-  returned: success
+  description: What the submit answered (read by I(platform.api.calls.submit.read)).
+  returned: when the flow submitted (not in check mode)
   type: dict
+  contains:
+    http_status:
+      description: HTTP status.
+      type: int
+    status:
+      description: The session's status in the answer, null when the profile reads none.
+      type: str
+    score:
+      description: The score in the answer, null when the profile reads none.
+      type: raw
+  sample: {http_status: 200, status: SUBMITTED, score: 2}
 steps:
-  description: Each HTTP step with status, milliseconds and request id.
+  description: Every HTTP call, in order (no token, no password); in check mode only the health call.
   returned: always
   type: list
   elements: dict
+  contains:
+    step:
+      description: The call (C(login), C(create_session), C(read_session), C(answer), C(refresh), C(logout), C(submit), C(health)).
+      type: str
+    method:
+      description: HTTP method.
+      type: str
+    status:
+      description: HTTP status.
+      type: int
+    ms:
+      description: Milliseconds it took.
+      type: float
+    request_id:
+      description: The request id sent (I(platform.api.request_id_header)), to find the call in the platform's logs.
+      type: str
+    code:
+      description: The error code of the answer, null when none.
+      type: str
+  sample:
+    - {step: login, method: POST, status: 200, ms: 18.7, request_id: b88837272c0f4a58811a5ff5d38a127a, code: null}
+    - {step: create_session, method: POST, status: 201, ms: 10.4, request_id: 7ed0f96091ad40a5b6a1cb42ced5f3a4, code: null}
+    - {step: read_session, method: GET, status: 200, ms: 8.6, request_id: fb36466422d14a5ba692c11ecf6aef18, code: null}
+    - {step: answer, method: POST, status: 200, ms: 9.1, request_id: 5be0fa23d2424001b0bd6ea1d95a70da, code: null}
+    - {step: submit, method: POST, status: 200, ms: 19.6, request_id: eac408914653443db135172b4c8eb73e, code: null}
+    - {step: submit, method: POST, status: 200, ms: 16.7, request_id: 249cd07894f540a6aaaed4b8b569c0cf, code: null}
+msg:
+  description: In check mode, what would be done.
+  returned: check mode
+  type: str
+  sample: would create and submit one session as student@lab.examday.invalid
 """
 
 from ansible.module_utils.basic import AnsibleModule
