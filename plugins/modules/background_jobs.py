@@ -46,6 +46,13 @@ attributes:
   diff_mode:
     description: Not supported; the actions are returned instead.
     support: none
+seealso:
+  - module: examday.ops.exam_mode
+    description: Turn EXAM_MODE on or off, verified by effect.
+  - module: examday.ops.platform_status
+    description: Read-only status of the running platform, with pass/fail checks.
+  - module: examday.ops.platform_profile
+    description: Validate the platform profile (the platform option) and show it with its defaults.
 """
 
 EXAMPLES = r"""

@@ -62,7 +62,15 @@ attributes:
     support: none
 seealso:
   - module: examday.ops.student_flow
+    description: One student's whole exam through the API.
   - module: examday.ops.fault
+    description: Inject a fault, restore it and measure recovery.
+  - module: examday.ops.evidence
+    description: Write a role's evidence file, or end a background sampler.
+  - module: examday.ops.report
+    description: The GO/NO-GO report from the evidence directory.
+  - module: examday.ops.platform_profile
+    description: Validate the platform profile (the platform option) and show it with its defaults.
 """
 
 EXAMPLES = r"""

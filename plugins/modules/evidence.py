@@ -43,6 +43,13 @@ attributes:
     support: none
 seealso:
   - module: examday.ops.report
+    description: The GO/NO-GO report from the evidence directory.
+  - module: examday.ops.student_flow
+    description: One student's whole exam through the API.
+  - module: examday.ops.canary
+    description: A canary student measuring what students see while faults are injected.
+  - module: examday.ops.metrics_capture
+    description: Sample during the load and capture the metrics after it.
 """
 
 EXAMPLES = r"""

@@ -106,6 +106,13 @@ attributes:
   diff_mode:
     description: The env file's lines (C(env)) or the flag's value before and after.
     support: full
+seealso:
+  - module: examday.ops.background_jobs
+    description: Stop or pause background jobs for the exam and start them again.
+  - module: examday.ops.platform_status
+    description: Read-only status of the running platform, with pass/fail checks.
+  - module: examday.ops.platform_profile
+    description: Validate the platform profile (the platform option) and show it with its defaults.
 """
 
 EXAMPLES = r"""

@@ -152,6 +152,15 @@ options:
 notes:
   - Network faults need the C(iptables) and C(tc) tools in I(net_tool_image); the lab's image has them.
   - Docker cannot remove a C(--cpus) limit once set; a container that had none gets the host's CPU count back.
+seealso:
+  - module: examday.ops.canary
+    description: A canary student measuring what students see while faults are injected.
+  - module: examday.ops.platform_status
+    description: Read-only status of the running platform, with pass/fail checks.
+  - module: examday.ops.report
+    description: The GO/NO-GO report from the evidence directory.
+  - module: examday.ops.platform_profile
+    description: Validate the platform profile (the platform option) and show it with its defaults.
 """
 
 EXAMPLES = r"""

@@ -126,6 +126,15 @@ attributes:
   diff_mode:
     description: Nothing changes, nothing to diff.
     support: none
+seealso:
+  - module: examday.ops.load
+    description: Run a k6 load scenario and keep its evidence (the acknowledged writes among it).
+  - module: examday.ops.report
+    description: The GO/NO-GO report from the evidence directory.
+  - module: examday.ops.metrics_capture
+    description: Sample during the load and capture the metrics after it.
+  - module: examday.ops.platform_profile
+    description: Validate the platform profile (the platform option) and show it with its defaults.
 """
 
 EXAMPLES = r"""

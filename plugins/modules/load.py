@@ -217,6 +217,17 @@ attributes:
   diff_mode:
     description: Nothing is edited, so there is nothing to diff.
     support: none
+seealso:
+  - module: examday.ops.integrity_check
+    description: Data-integrity checks and reconciliation of the load's acknowledged writes.
+  - module: examday.ops.report
+    description: The GO/NO-GO report from the evidence directory.
+  - module: examday.ops.metrics_capture
+    description: Sample during the load and capture the metrics after it.
+  - module: examday.ops.fault
+    description: Inject a fault, restore it and measure recovery.
+  - module: examday.ops.platform_profile
+    description: Validate the platform profile (the platform option) and show it with its defaults.
 """
 
 EXAMPLES = r"""

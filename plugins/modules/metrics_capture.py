@@ -144,6 +144,17 @@ attributes:
   diff_mode:
     description: Nothing on the platform changes, nothing to diff.
     support: none
+seealso:
+  - module: examday.ops.report
+    description: The GO/NO-GO report from the evidence directory.
+  - module: examday.ops.evidence
+    description: Write a role's evidence file, or end a background sampler.
+  - module: examday.ops.integrity_check
+    description: Data-integrity checks and reconciliation of the load's acknowledged writes.
+  - module: examday.ops.load
+    description: Run a k6 load scenario and keep its evidence (the acknowledged writes among it).
+  - module: examday.ops.platform_profile
+    description: Validate the platform profile (the platform option) and show it with its defaults.
 """
 
 EXAMPLES = r"""

@@ -28,6 +28,23 @@ attributes:
     support: none
 seealso:
   - module: examday.ops.platform_status
+    description: Read-only status of the running platform, with pass/fail checks.
+  - module: examday.ops.background_jobs
+    description: Stop or pause background jobs for the exam and start them again.
+  - module: examday.ops.canary
+    description: A canary student measuring what students see while faults are injected.
+  - module: examday.ops.exam_mode
+    description: Turn EXAM_MODE on or off, verified by effect.
+  - module: examday.ops.fault
+    description: Inject a fault, restore it and measure recovery.
+  - module: examday.ops.integrity_check
+    description: Data-integrity checks and reconciliation of the load's acknowledged writes.
+  - module: examday.ops.load
+    description: Run a k6 load scenario and keep its evidence (the acknowledged writes among it).
+  - module: examday.ops.metrics_capture
+    description: Sample during the load and capture the metrics after it.
+  - module: examday.ops.student_flow
+    description: One student's whole exam through the API.
 """
 
 EXAMPLES = r"""

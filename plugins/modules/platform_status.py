@@ -60,6 +60,13 @@ attributes:
   diff_mode:
     description: Nothing changes, nothing to diff.
     support: none
+seealso:
+  - module: examday.ops.preflight_checks
+    description: The pre-exam checklist (backups, TLS, DNS, disk, rate limits, observability).
+  - module: examday.ops.exam_mode
+    description: Turn EXAM_MODE on or off, verified by effect.
+  - module: examday.ops.platform_profile
+    description: Validate the platform profile (the platform option) and show it with its defaults.
 """
 
 EXAMPLES = r"""

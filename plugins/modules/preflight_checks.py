@@ -144,6 +144,9 @@ attributes:
   diff_mode:
     description: Nothing changes.
     support: none
+seealso:
+  - module: examday.ops.platform_status
+    description: Read-only status of the running platform, with pass/fail checks.
 """
 
 EXAMPLES = r"""

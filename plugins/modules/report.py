@@ -88,6 +88,19 @@ attributes:
   diff_mode:
     description: Report files are records, not configuration; nothing to diff.
     support: none
+seealso:
+  - module: examday.ops.evidence
+    description: Write a role's evidence file, or end a background sampler.
+  - module: examday.ops.load
+    description: Run a k6 load scenario and keep its evidence (the acknowledged writes among it).
+  - module: examday.ops.integrity_check
+    description: Data-integrity checks and reconciliation of the load's acknowledged writes.
+  - module: examday.ops.metrics_capture
+    description: Sample during the load and capture the metrics after it.
+  - module: examday.ops.fault
+    description: Inject a fault, restore it and measure recovery.
+  - module: examday.ops.canary
+    description: A canary student measuring what students see while faults are injected.
 """
 
 EXAMPLES = r"""

@@ -52,6 +52,13 @@ attributes:
   diff_mode:
     description: Nothing is edited, so there is nothing to diff.
     support: none
+seealso:
+  - module: examday.ops.canary
+    description: A canary student measuring what students see while faults are injected.
+  - module: examday.ops.evidence
+    description: Write a role's evidence file, or end a background sampler.
+  - module: examday.ops.platform_profile
+    description: Validate the platform profile (the platform option) and show it with its defaults.
 """
 
 EXAMPLES = r"""
