@@ -4,6 +4,8 @@ Every container touched here belongs to the lab's compose project, which these t
 playbooks/lab.yml) started; containers are addressed by id, found by compose labels."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import itertools
 import json
 import os
@@ -27,10 +29,12 @@ PROFILE_MODULES = ("student_flow", "platform_status", "exam_mode", "background_j
                    "integrity_check", "metrics_capture", "canary", "platform_profile")
 
 
+@pytest.hookimpl(tryfirst=True)  # pytest-xdist reads the groups in its own hook, which must run after this one
 def pytest_collection_modifyitems(items):
     """Integration tests are marked; with pytest-xdist (`-n 2 --dist loadgroup`, scripts/test.sh) the
     tests of each reference platform run in one worker, in order, while the other platform's and the
-    unit tests run in the other: the lab and lab-b share nothing (projects, ports, state)."""
+    unit tests run in the other: the lab and lab-b share nothing (projects, ports, state). The lab
+    fixtures hold a lock (`exclusive`), so a scheduling that splits a lab's tests fails at once."""
     for item in items:
         if "/integration/" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
@@ -206,14 +210,30 @@ class Lab:
         return uuid.uuid4().hex
 
 
+@contextlib.contextmanager
+def exclusive(name: str):
+    """Holds .lab/<name>.lock for as long as a test process uses that lab: a second pytest process (or
+    xdist worker) reaching for the same lab fails with one sentence instead of racing the first."""
+    os.makedirs(os.path.join(ROOT, ".lab"), exist_ok=True)
+    with open(os.path.join(ROOT, ".lab", f"{name}.lock"), "w", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pytest.fail(f"the {name} is in use by another test process: its tests must run in one process "
+                        f"(pytest-xdist: --dist loadgroup, which scripts/test.sh uses)", pytrace=False)
+        yield
+        fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
-def lab() -> Lab:
+def lab():
     """The lab, deployed (or reset to a clean state) by playbooks/lab.yml."""
-    helper = Lab()
-    helper.playbook("lab.yml", "-e", "lab_action=reset")
-    helper.wait_ready()
-    yield helper
-    helper.http.close()
+    with exclusive("lab"):
+        helper = Lab()
+        helper.playbook("lab.yml", "-e", "lab_action=reset")
+        helper.wait_ready()
+        yield helper
+        helper.http.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 import requests
 import yaml
 
-from tests.integration.conftest import ROOT, VENV_BIN
+from tests.integration.conftest import ROOT, VENV_BIN, exclusive
 from tests.integration.test_rehearsal import active_faults, artifacts, assert_no_secret
 
 INVENTORY = os.path.join(ROOT, "inventories", "lab-b")
@@ -109,11 +109,12 @@ def locked_by_effect(lab: LabB, want: bool, timeout: float = 30) -> None:
 
 @pytest.fixture(scope="module")
 def labb():
-    lab = LabB()
-    lab.playbook("lab.yml", "-e", "lab_action=reset")
-    yield lab
-    lab.playbook("lab.yml", "-e", "lab_action=down", check=False)
-    lab.http.close()
+    with exclusive("lab-b"):
+        lab = LabB()
+        lab.playbook("lab.yml", "-e", "lab_action=reset")
+        yield lab
+        lab.playbook("lab.yml", "-e", "lab_action=down", check=False)
+        lab.http.close()
 
 
 @pytest.fixture
