@@ -108,11 +108,11 @@ def test_quick_rehearsal_of_a_healthy_lab_is_go(lab):
     assert_no_secret({**artifacts(directory), "ansible stdout": proc.stdout, "ansible stderr": proc.stderr})
 
 
-def small(faults: list | None = None, **extra) -> str:
+def small(faults: list | None = None, load: dict | None = None, **extra) -> str:
     """A CI-sized rehearsal: short scenarios, the given faults (default none) at full length."""
     return json.dumps({
         "rehearsal_profile": "ci",
-        "rehearsal_load_profiles": {"ci": {
+        "rehearsal_load_profiles": {"ci": load or {
             "sessions": {"vus": 5, "duration": "10s", "pace": 6.5},
             "answers": {"vus": 10, "think_time": 1, "duration": "30s"},  # its length when no fault is planned
             "submit": {"vus": 10, "duration": "15s", "pace": 13}}},
@@ -123,72 +123,71 @@ def small(faults: list | None = None, **extra) -> str:
     })
 
 
-def test_defects_make_the_rehearsal_no_go_naming_the_gates(clean_defects):
-    """Submits that are not idempotent and answers lost while Redis is down: the report says NO-GO and
-    names zero data loss and idempotent submits, with the evidence; the database's duplicate-submit
-    check is switched off, so the load's own evidence (double submits answered differently) decides."""
+def test_defects_stale_overwrites_and_lying_readiness_are_each_named(clean_defects):
+    """One rehearsal of a lab with five defects, each caught by its own gate with its own evidence:
+    - submits that are not idempotent, the database's duplicate-submit check switched off, so the load's
+      own evidence (double submits answered differently) decides "idempotent submits";
+    - answers acknowledged but lost while Redis is stopped: "zero data loss" names the lost writes;
+    - no write ordering, and every 40th answer held 12 s by the backend (the client gives up after 10 s
+      and answers again): the held request lands later and overwrites the acknowledged answer, named
+      with both request ids;
+    - readiness that says ok while the database is stopped for 10 s: "readiness tells the truth" fails
+      with the times, and the students' outage and recovery are measured."""
     lab = clean_defects
-    lab.set_defects("nonidempotent_submit", "answers_lost_without_redis")
-    faults = [{"name": "Redis stopped", "fault": "stop", "target": {"role": "redis"}, "duration": 10, "allowance": 5}]
+    lab.set_defects("nonidempotent_submit", "answers_lost_without_redis", "unordered_writes", "slow_answers",
+                    "ready_lies")
+    faults = [{"name": "Redis stopped", "fault": "stop", "target": {"role": "redis"}, "duration": 10, "allowance": 5},
+              {"name": "database stopped", "fault": "stop", "target": {"role": "db"}, "duration": 10, "allowance": 20}]
     proc, directory, report = run_rehearsal(lab, "-e", small(faults, rehearsal_integrity_checks=[
         {"name": "duplicate_submits", "enabled": False}]))
-    assert proc.returncode != 0
-    assert report["verdict"] == "NO-GO"
-    assert {"zero data loss", "idempotent submits"} <= set(report["failed_gates"]), report["failed_gates"]
-    gates = {g["name"]: g for g in report["gates"]}
-    assert "lost" in gates["zero data loss"]["detail"] and "integrity.json" in gates["zero data loss"]["evidence"]
-    idem = gates["idempotent submits"]
-    assert "double submits answered differently" in idem["detail"] and idem["value"] > 0, idem
-    assert report["idempotency"]["differ"] > 0
+    assert proc.returncode != 0 and report["verdict"] == "NO-GO"
+    assert {"zero data loss", "idempotent submits", "readiness tells the truth"} <= set(report["failed_gates"]), \
+        report["failed_gates"]
     assert "NO-GO" in proc.stdout and "zero data loss" in proc.stdout
+    gates = {g["id"]: g for g in report["gates"]}
+
+    loss = gates["zero_data_loss"]
+    assert loss["passed"] is False and "integrity.json" in loss["evidence"]
     with open(os.path.join(directory, "integrity.json"), encoding="utf-8") as fh:
         integrity = json.load(fh)
-    assert integrity["reconciliation"]["lost"]["count"] > 0 and integrity["reconciliation"]["lost"]["samples"]
+    recon = integrity["reconciliation"]
+    assert recon["lost"]["count"] > 0 and recon["lost"]["samples"] and "lost e.g." in loss["detail"], loss
+    stale = recon["stale_overwrites"]
+    assert stale["count"] > 0 and "overwritten by a stale write" in loss["detail"], recon
+    first = stale["samples"][0]
+    for rid in (first["stale_write"]["request_id"], first["acknowledged_write"]["request_id"]):
+        assert rid and rid in loss["detail"]
+
+    idem = gates["idempotent_submits"]
+    assert "double submits answered differently" in idem["detail"] and idem["value"] > 0, idem
+    assert report["idempotency"]["differ"] > 0
     assert "duplicate_submits" not in [c["name"] for c in integrity["checks"] if c.get("passed") is not None]
-    assert not active_faults()
+
+    truth = gates["readiness_truth"]
+    assert truth["passed"] is False and truth["value"] > 5 and "while students failed" in truth["detail"], truth
+    db = next(f for f in report["faults"] if f["name"] == "database stopped")
+    assert report["canary"]["lies"] and db["canary"]["recovery_s"] is not None and db["canary"]["outage_s"] > 5, db
+    with open(os.path.join(directory, "report.md"), encoding="utf-8") as fh:
+        assert "readiness said ok while students failed" in fh.read()
+
+    assert not active_faults() and lab.containers("postgres") and lab.containers("redis")
     assert lab.flag() in (None, False, "false")
     assert_no_secret({**artifacts(directory), "ansible stdout": proc.stdout, "ansible stderr": proc.stderr})
 
 
-def test_a_stale_overwrite_is_no_go_naming_both_requests(clean_defects):
-    """The lab without write ordering, and every 40th answer held 12 s by the backend (the client gives
-    up after 10 s and answers again): the held request lands later and overwrites the acknowledged
-    answer. With no fault at all, zero data loss fails and names both requests."""
-    lab = clean_defects
-    lab.set_defects("unordered_writes", "slow_answers")
-    proc, directory, report = run_rehearsal(lab, "-e", small())
-    assert proc.returncode != 0 and report["verdict"] == "NO-GO"
-    gate = next(g for g in report["gates"] if g["id"] == "zero_data_loss")
-    assert gate["passed"] is False and "overwritten by a stale write" in gate["detail"], gate
-    stale = report["integrity"]["reconciliation"]["stale_overwrites"]
-    assert stale["count"] > 0, report["integrity"]["reconciliation"]
-    first = stale["samples"][0]
-    for rid in (first["stale_write"]["request_id"], first["acknowledged_write"]["request_id"]):
-        assert rid and rid in gate["detail"]
-    # no fault was planned: the fault gates pass and say so
-    for gid in ("recovery", "fault_error_budget"):
-        g = next(x for x in report["gates"] if x["id"] == gid)
-        assert g["passed"] is True and "empty fault schedule" in g["detail"]
-    assert not active_faults()
-
-
-def test_lying_readiness_a_crashed_phase_and_the_inventory_p95_are_each_named(clean_defects):
-    """Readiness that says ok while the database is down (the lab's ready_lies), the database stopped
-    for 10 s: the readiness gate fails with the times, the students' recovery is measured above 0. In
-    the same run a custom integrity check with a typo crashes the integrity phase, and the inventory's
-    p95 of 1 ms fails both k6's threshold and the latency gate: one threshold source."""
-    lab = clean_defects
-    lab.set_defects("ready_lies")
-    faults = [{"name": "database stopped", "fault": "stop", "target": {"role": "db"}, "duration": 10, "allowance": 20}]
+def test_a_crashed_phase_the_inventory_p95_and_an_empty_fault_schedule_are_each_named(lab):
+    """A healthy lab, a short load and no fault at all: a custom integrity check with a typo crashes the
+    integrity phase, which is named with its error while the gates that lost their evidence say so; the
+    inventory's p95 of 1 ms fails both k6's threshold and the latency gate (one threshold source); the
+    fault gates pass and say that no fault was planned."""
+    tiny = {"sessions": {"vus": 3, "duration": "5s", "pace": 6.5},
+            "answers": {"vus": 5, "think_time": 1, "duration": "10s"},
+            "submit": {"vus": 5, "duration": "5s", "pace": 13}}
     proc, directory, report = run_rehearsal(lab, "-e", small(
-        faults, examday_thresholds={"p95_ms": 1},
+        None, tiny, examday_thresholds={"p95_ms": 1},
         rehearsal_integrity_checks=[{"name": "typo", "sql": "SELECT id FROM no_such_table"}]))
     assert proc.returncode != 0 and report["verdict"] == "NO-GO"
     gates = {g["id"]: g for g in report["gates"]}
-    truth = gates["readiness_truth"]
-    assert truth["passed"] is False and truth["value"] > 5 and "while students failed" in truth["detail"], truth
-    assert report["canary"]["lies"] and report["faults"][0]["canary"]["recovery_s"] is not None
-    assert report["faults"][0]["canary"]["outage_s"] > 5
     crashed = gates["run_complete"]
     assert crashed["passed"] is False and "integrity:" in crashed["detail"] and "no_such_table" in crashed["detail"]
     assert report["problems"][0]["phase"] == "integrity"
@@ -198,11 +197,14 @@ def test_lying_readiness_a_crashed_phase_and_the_inventory_p95_are_each_named(cl
     with open(os.path.join(directory, "load", "answers", "result.json"), encoding="utf-8") as fh:
         k6 = json.load(fh)["thresholds"]
     assert k6 and any("p(95)<1" in name and passed is False for name, passed in k6.items()), k6
+    for gid in ("recovery", "fault_error_budget"):
+        assert gates[gid]["passed"] is True and "empty fault schedule" in gates[gid]["detail"], gates[gid]
+    with open(os.path.join(directory, "faults.json"), encoding="utf-8") as fh:
+        assert json.load(fh) == []
     with open(os.path.join(directory, "report.md"), encoding="utf-8") as fh:
-        markdown = fh.read()
-    assert "**Phases that failed**" in markdown and "readiness said ok while students failed" in markdown
+        assert "**Phases that failed**" in fh.read()
     assert "NO-GO" in proc.stdout and "integrity" in proc.stdout
-    assert not active_faults() and lab.containers("postgres")
+    assert not active_faults() and lab.flag() in (None, False, "false")
 
 
 @pytest.mark.parametrize("extra, words", [
