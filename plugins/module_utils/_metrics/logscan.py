@@ -91,8 +91,11 @@ class BackendScan:
     Where a record keeps each value is the profile's (`log`, dotted paths)."""
 
     def __init__(self, wanted_ids: Iterable[str] = (), top_n: int = 10, log: dict | None = None,
-                 slow_sql_ms=SLOW_SQL_MS, slow_request_ms=SLOW_REQUEST_MS, trace_ids: Iterable[str] = ()):
+                 slow_sql_ms=SLOW_SQL_MS, slow_request_ms=SLOW_REQUEST_MS, trace_ids: Iterable[str] = (),
+                 keep_durations: bool = False):
         log = log or BACKEND_LOG
+        # every request's duration, for percentiles over a short window (the live watch's interval)
+        self.durations: list | None = [] if keep_durations else None
         self.keys = {k: v for k, v in log["keys"].items() if v}
         self.request_event = log.get("request_event") or ""
         self.slow_keys = {k: v for k, v in log["slow_sql"].items() if v}
@@ -149,6 +152,8 @@ class BackendScan:
         cls = f"{code // 100}xx" if code is not None and 200 <= code < 600 else "other"
         self.status[cls] += 1
         ms = _number(self._get(record, "duration_ms"))
+        if ms is not None and self.durations is not None:
+            self.durations.append(ms)
         if ms is None or ms < self.slow_request_ms[0]:
             return
         self.slow_requests[0] += 1
