@@ -35,6 +35,12 @@ BACKEND_LOG = "backend-{name}.log"          # per container
 BACKEND_STDERR_LOG = "backend-{name}.stderr.log"
 WORKER_LOG = "worker-{name}.log"
 
+# A live watch's directory (watch-<host>-<time>/): one line per sample and per alert, and the record
+# rewritten every interval, valid whenever the watch is stopped.
+WATCH_TIMELINE = "timeline.jsonl"  # {"kind": "sample", ...sample} | {"kind": "alert", ...event}
+WATCH_RECORD = "watch.json"        # {started_at, finished_at, stopped_by, samples, alerts, active, ...}
+WATCH_HTML = "watch.html"
+
 LOAD_DIR = "load"                # load/<scenario>/...
 LOAD_SUMMARY = "summary.json"
 LOAD_RAW = "raw.json.gz"

@@ -1,0 +1,161 @@
+"""The live watch's loop: samples and alerts in the timeline, alerts printed and POSTed to a real
+local HTTP receiver, a failed observation recorded without stopping the watch, the bound, and a
+SIGTERM that leaves a complete, valid record."""
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
+from ansible_collections.examday.ops.plugins.module_utils._evidence import names
+from ansible_collections.examday.ops.plugins.module_utils._thresholds import resolve
+from ansible_collections.examday.ops.plugins.module_utils._watch import alerts, runner
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HEALTHY = {"health_ok": True, "ready_ok": True, "error_rate_pct": 0.0, "p95_ms": 80.0}
+DOWN = {"health_ok": False, "ready_ok": False, "error_rate_pct": None, "p95_ms": None}
+
+
+def scripted(watch_box: list, samples: list):
+    """observe() answering the given samples in order (an exception is raised), then ending the watch."""
+    queue = list(samples)
+
+    def observe(at, _previous):
+        item = queue.pop(0)
+        if not queue:
+            watch_box[0].request_stop("script ended")
+        if isinstance(item, Exception):
+            raise item
+        return {"at": at, **item}
+    return observe
+
+
+def read_timeline(directory) -> list[dict]:
+    with open(os.path.join(directory, names.WATCH_TIMELINE), encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def read_record(directory) -> dict:
+    with open(os.path.join(directory, names.WATCH_RECORD), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    bodies: list = []
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        length = int(self.headers["Content-Length"])
+        Receiver.bodies.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    Receiver.bodies = []
+    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", Receiver.bodies
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_outage_is_alerted_posted_recorded_and_cleared(tmp_path, receiver):
+    url, bodies = receiver
+    said, box = [], []
+    samples = [HEALTHY, DOWN, DOWN, RuntimeError("connection refused"), DOWN, HEALTHY, HEALTHY, HEALTHY]
+    watch = runner.Watch(scripted(box, samples), alerts.Tracker(resolve({}), raise_after=2, clear_after=2),
+                         str(tmp_path), interval=0.01, minutes=10, webhook=url, webhook_format="slack",
+                         source="lab", say=said.append)
+    box.append(watch)
+    record = watch.run()
+    assert record["stopped_by"] == "script ended"
+    timeline = read_timeline(tmp_path)
+    kinds = [t["kind"] for t in timeline]
+    assert kinds.count("sample") == 8 and kinds.count("alert") == 4
+    failed = [t for t in timeline if t["kind"] == "sample" and "error" in t]
+    assert len(failed) == 1 and failed[0]["error"] == "connection refused"
+    events = [(t["event"], t["rule"]) for t in timeline if t["kind"] == "alert"]
+    assert events == [("raised", "health"), ("raised", "readiness"), ("cleared", "health"), ("cleared", "readiness")]
+    assert [s.split(" ")[0] for s in said] == ["ALERT", "ALERT", "CLEARED", "CLEARED"]
+    assert len(bodies) == 4 and all(list(b) == ["text"] and b["text"].startswith("[lab] ") for b in bodies)
+    on_disk = read_record(tmp_path)
+    assert on_disk == json.loads(json.dumps(record))
+    assert on_disk["samples"] == 8 and on_disk["failed_samples"] == 1 and on_disk["active"] == []
+    assert on_disk["webhook"] == {"configured": True, "sent": 4, "errors": []} and on_disk["finished_at"]
+    assert oct(os.stat(tmp_path / names.WATCH_RECORD).st_mode & 0o777) == "0o600"
+
+
+def test_an_unreachable_webhook_is_recorded_and_the_watch_goes_on(tmp_path):
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    said, box = [], []
+    watch = runner.Watch(scripted(box, [DOWN, DOWN, DOWN]), alerts.Tracker(resolve({}), raise_after=1),
+                         str(tmp_path), interval=0.01, minutes=10, webhook=f"http://127.0.0.1:{port}/",
+                         say=said.append)
+    box.append(watch)
+    record = watch.run()
+    assert record["samples"] == 3 and record["webhook"]["sent"] == 0
+    assert [e["rule"] for e in record["webhook"]["errors"]] == ["health", "readiness"]
+    assert all(e["error"].startswith("the webhook could not be reached") for e in record["webhook"]["errors"])
+    assert any(s.startswith("WEBHOOK ") for s in said) and sorted(record["active"]) == ["health", "readiness"]
+
+
+def test_the_watch_stops_at_its_bound(tmp_path):
+    watch = runner.Watch(lambda at, _p: {"at": at, **HEALTHY}, alerts.Tracker(resolve({})), str(tmp_path),
+                         interval=0.05, minutes=0.005, say=lambda _s: None)  # 0.3 s
+    record = watch.run()
+    assert record["stopped_by"] == "bound" and record["samples"] >= 1
+    assert len(read_timeline(tmp_path)) == record["samples"]
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"interval": 0}, "interval must be above 0"),
+    ({"minutes": 0}, "the watch always has a bound"),
+    ({"webhook_format": "xml"}, "must be json or slack"),
+    ({"webhook": "ftp://x"}, "must be an http:// or https:// URL"),
+])
+def test_bad_settings_are_one_sentence(tmp_path, kwargs, words):
+    args = {"interval": 1, "minutes": 1, **kwargs}
+    with pytest.raises(OpsError, match=words):
+        runner.Watch(lambda at, _p: {}, alerts.Tracker(resolve({})), str(tmp_path), say=print, **args)
+    assert not os.listdir(tmp_path)
+
+
+WATCH_SCRIPT = """
+import sys
+from ansible_collections.examday.ops.plugins.module_utils._thresholds import resolve
+from ansible_collections.examday.ops.plugins.module_utils._watch import alerts, runner
+w = runner.Watch(lambda at, _p: {"at": at, "health_ok": False}, alerts.Tracker(resolve({}), raise_after=1),
+                 sys.argv[1], interval=0.05, minutes=5, say=lambda s: print(s, flush=True))
+w.run()
+"""
+
+
+def test_sigterm_leaves_a_complete_valid_record(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "collections")}
+    proc = subprocess.Popen([sys.executable, "-c", WATCH_SCRIPT, str(tmp_path)], env=env, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline().startswith("ALERT ")  # it is running and has raised its alert
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    record = read_record(tmp_path)
+    assert record["stopped_by"] == "SIGTERM" and record["finished_at"] and record["active"] == ["health"]
+    assert record["samples"] == len(read_timeline(tmp_path)) - 1  # every sample, and the one alert
