@@ -157,6 +157,8 @@ def test_defects_stale_overwrites_and_lying_readiness_are_each_named(clean_defec
     first = stale["samples"][0]
     for rid in (first["stale_write"]["request_id"], first["acknowledged_write"]["request_id"]):
         assert rid and rid in loss["detail"]
+    # the planted cause, not a fault's: an answer held past the client's timeout landed late
+    assert any("timeout" in (s["stale_write"].get("error") or "") for s in stale["samples"]), stale["samples"]
 
     idem = gates["idempotent_submits"]
     assert "double submits answered differently" in idem["detail"] and idem["value"] > 0, idem

@@ -10,7 +10,7 @@ from ansible_collections.examday.ops.plugins.module_utils._common import OpsErro
 from ansible_collections.examday.ops.plugins.module_utils._thresholds import resolve
 from ansible_collections.examday.ops.plugins.module_utils._watch import alerts
 
-HEALTHY = {"p95_ms": 120.0, "error_rate_pct": 0.0, "db_pool_pct": 20.0, "health_ok": True, "ready_ok": True,
+HEALTHY = {"observed_ok": True, "p95_ms": 120.0, "error_rate_pct": 0.0, "db_pool_pct": 20.0, "health_ok": True, "ready_ok": True,
            "redis_ok": True, "backend_missing": 0, "restarts": 0, "exam_mode_on": True}
 
 
@@ -34,9 +34,9 @@ def test_raised_after_n_broken_samples_and_cleared_after_m_good_ones():
     raised, cleared = events
     assert raised["value"] == 9 and raised["limit"] == 1.0 and raised["runbook"]["section"] == "High Error Rate"
     assert cleared["raised_at"] == at(5) and cleared["worst"] == 9 and tracker.active() == []
-    assert alerts.line(raised).startswith(f"ALERT {at(5)} high error rate: 9% > 1% in 3 samples in a row. "
-                                          "Runbook, High Error Rate: 1. Check the backend logs")
-    assert alerts.line(cleared) == f"CLEARED {at(9)} high error rate: 0% within 1% in 2 samples in a row " \
+    assert alerts.line(raised).startswith(f"ALERT {at(5)} high error rate: 9% (must stay below 1%) in 3 samples "
+                                          "in a row. Runbook, High Error Rate: 1. Check the backend logs")
+    assert alerts.line(cleared) == f"CLEARED {at(9)} high error rate: 0% (below 1%) in 2 samples in a row " \
                                    f"(raised {at(5)}, worst 9%)."
 
 
@@ -44,7 +44,7 @@ def test_limits_are_the_rehearsal_thresholds():
     tracker = alerts.Tracker(resolve({"p95_ms": 200}), raise_after=1)
     (event,) = run(tracker, [{"p95_ms": 250.0}])
     assert event["rule"] == "latency_p95" and event["limit"] == 200.0
-    assert "250 ms > 200 ms" in alerts.line(event)
+    assert "250 ms (must stay below 200 ms)" in alerts.line(event)
     assert run(alerts.Tracker(resolve({}), raise_after=1), [{"p95_ms": 250.0}]) == []  # under the default 500
 
 
@@ -74,7 +74,7 @@ def test_rules_can_be_chosen_and_bad_settings_are_one_sentence():
     tracker = alerts.Tracker(resolve({}), raise_after=1, rules=["exam_mode"])
     (event,) = run(tracker, [{"exam_mode_on": False, "error_rate_pct": 50.0}])
     assert event["rule"] == "exam_mode" and "playbooks/freeze.yml" in alerts.line(event)
-    with pytest.raises(OpsError, match=r"^Unknown watch rule 'cpu'; known rules are latency_p95, "):
+    with pytest.raises(OpsError, match=r"^Unknown watch rule 'cpu'; known rules are observation, latency_p95, "):
         alerts.Tracker(resolve({}), rules=["cpu"])
     for bad in (0, -1, 1.5, True, "3"):
         with pytest.raises(OpsError, match=r"^watch raise_after must be a whole number of samples of 1 or more"):
@@ -86,7 +86,8 @@ def test_webhook_payloads():
     body = json.loads(alerts.payload(event, "json", source="prod"))
     assert body["source"] == "prod" and body["rule"] == "db_pool" and body["value"] == 91.0
     slack = json.loads(alerts.payload(event, "slack", source="prod"))
-    assert list(slack) == ["text"] and slack["text"].startswith("[prod] ALERT ") and "91% > 80%" in slack["text"]
+    assert list(slack) == ["text"] and slack["text"].startswith("[prod] ALERT ") and "91% (must stay below 80%)" in \
+        slack["text"]
     with pytest.raises(OpsError, match="must be json or slack"):
         alerts.payload(event, "xml")
 
@@ -96,3 +97,26 @@ def test_every_rule_names_a_runbook_section_with_steps():
         assert alerts.RUNBOOK[rule.runbook], rule.id
         assert rule.boolean or rule.threshold or rule.limit is not None, rule.id
         assert rule.threshold is None or rule.threshold in resolve({}), rule.id
+
+
+def test_a_threshold_is_broken_at_the_limit_as_the_gates_judge_it_and_a_count_above_it():
+    tracker = alerts.Tracker(resolve({}), raise_after=1)
+    raised = {e["rule"] for e in run(tracker, [{"db_pool_pct": 80.0, "p95_ms": 499.9, "backend_missing": 0}])}
+    assert raised == {"db_pool"}  # the gate fails at 80 % too; no backend missing is fine
+    (event,) = run(alerts.Tracker(resolve({}), raise_after=1), [{"backend_missing": 1}])
+    assert "backend instances missing: 1 (must stay at most 0) in 1 samples" in alerts.line(event)
+
+
+def test_a_restart_is_raised_at_once_and_cleared_when_none_follows():
+    tracker = alerts.Tracker(resolve({}), raise_after=3, clear_after=2)
+    events = run(tracker, [{"restarts": 1}, {"restarts": 0}, {"restarts": 1}, {"restarts": 0}, {"restarts": 0}])
+    assert [(e["event"], e["at"]) for e in events] == [("raised", at(0)), ("cleared", at(4))]
+    assert events[1]["worst"] == 1
+
+
+def test_a_platform_that_cannot_be_observed_is_an_alert():
+    tracker = alerts.Tracker(resolve({}), raise_after=2)
+    failed = {"at": "x", "observed_ok": False, "error": "connection refused"}
+    events = [e for i in range(3) for e in tracker.feed(dict(failed), at(i))]
+    assert [(e["event"], e["rule"], e["at"]) for e in events] == [("raised", "observation", at(1))]
+    assert alerts.line(events[0]).startswith(f"ALERT {at(1)} the platform could not be observed: no in 2 samples")

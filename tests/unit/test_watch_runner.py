@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -20,15 +21,18 @@ from ansible_collections.examday.ops.plugins.module_utils._thresholds import res
 from ansible_collections.examday.ops.plugins.module_utils._watch import alerts, runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HEALTHY = {"health_ok": True, "ready_ok": True, "error_rate_pct": 0.0, "p95_ms": 80.0}
-DOWN = {"health_ok": False, "ready_ok": False, "error_rate_pct": None, "p95_ms": None}
+HEALTHY = {"observed_ok": True, "health_ok": True, "ready_ok": True, "error_rate_pct": 0.0, "p95_ms": 80.0}
+DOWN = {"observed_ok": True, "health_ok": False, "ready_ok": False, "error_rate_pct": None, "p95_ms": None}
 
 
-def scripted(watch_box: list, samples: list):
-    """observe() answering the given samples in order (an exception is raised), then ending the watch."""
+def scripted(watch_box: list, samples: list, seen: list | None = None):
+    """observe() answering the given samples in order (an exception is raised), then ending the watch;
+    `seen` collects the previous sample each call was given."""
     queue = list(samples)
 
-    def observe(at, _previous):
+    def observe(at, previous):
+        if seen is not None:
+            seen.append(previous)
         item = queue.pop(0)
         if not queue:
             watch_box[0].request_stop("script ended")
@@ -86,7 +90,7 @@ def test_an_outage_is_alerted_posted_recorded_and_cleared(tmp_path, receiver):
     kinds = [t["kind"] for t in timeline]
     assert kinds.count("sample") == 8 and kinds.count("alert") == 4
     failed = [t for t in timeline if t["kind"] == "sample" and "error" in t]
-    assert len(failed) == 1 and failed[0]["error"] == "connection refused"
+    assert len(failed) == 1 and failed[0]["error"] == "connection refused" and failed[0]["observed_ok"] is False
     events = [(t["event"], t["rule"]) for t in timeline if t["kind"] == "alert"]
     assert events == [("raised", "health"), ("raised", "readiness"), ("cleared", "health"), ("cleared", "readiness")]
     assert [s.split(" ")[0] for s in said] == ["ALERT", "ALERT", "CLEARED", "CLEARED"]
@@ -98,20 +102,67 @@ def test_an_outage_is_alerted_posted_recorded_and_cleared(tmp_path, receiver):
     assert oct(os.stat(tmp_path / names.WATCH_RECORD).st_mode & 0o777) == "0o600"
 
 
-def test_an_unreachable_webhook_is_recorded_and_the_watch_goes_on(tmp_path):
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    said, box = [], []
-    watch = runner.Watch(scripted(box, [DOWN, DOWN, DOWN]), alerts.Tracker(resolve({}), raise_after=1),
-                         str(tmp_path), interval=0.01, minutes=10, webhook=f"http://127.0.0.1:{port}/",
-                         say=said.append)
-    box.append(watch)
-    record = watch.run()
-    assert record["samples"] == 3 and record["webhook"]["sent"] == 0
+def garbage_server():
+    """A local server that answers every connection with a line that is not HTTP."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def serve():
+        while True:
+            try:
+                conn, _addr = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"not http at all\r\n\r\n")
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("kind", ["refused", "garbage"])
+def test_a_failing_webhook_is_recorded_and_the_watch_goes_on(tmp_path, kind):
+    with socket.socket() as bound:  # bound but not listening: connections are refused, and the port stays ours
+        bound.bind(("127.0.0.1", 0))
+        server = garbage_server() if kind == "garbage" else None
+        port = (server or bound).getsockname()[1]
+        url = f"http://127.0.0.1:{port}/services/T000/B000/secret-token"
+        said, box = [], []
+        try:
+            watch = runner.Watch(scripted(box, [DOWN, DOWN, DOWN]), alerts.Tracker(resolve({}), raise_after=1),
+                                 str(tmp_path), interval=0.01, minutes=10, webhook=url, say=said.append)
+            box.append(watch)
+            record = watch.run()
+        finally:
+            if server:
+                server.close()
+    assert record["samples"] == 3 and record["webhook"]["sent"] == 0 and record["stopped_by"] == "script ended"
     assert [e["rule"] for e in record["webhook"]["errors"]] == ["health", "readiness"]
     assert all(e["error"].startswith("the webhook could not be reached") for e in record["webhook"]["errors"])
     assert any(s.startswith("WEBHOOK ") for s in said) and sorted(record["active"]) == ["health", "readiness"]
+    written = json.dumps(read_record(tmp_path)) + json.dumps(read_timeline(tmp_path)) + "".join(said)
+    assert "secret-token" not in written
+
+
+def test_restarts_are_counted_against_the_last_observed_sample(tmp_path):
+    seen, box = [], []
+    watch = runner.Watch(scripted(box, [HEALTHY, RuntimeError("docker: timeout"), HEALTHY], seen),
+                         alerts.Tracker(resolve({})), str(tmp_path), interval=0.01, minutes=10, say=lambda _s: None)
+    box.append(watch)
+    watch.run()
+    assert seen[0] is None and seen[1]["observed_ok"] is True and seen[2] is seen[1]
+
+
+def test_an_error_in_the_loop_is_the_records_reason_to_stop(tmp_path):
+    def say(_line):
+        raise OSError("terminal gone")
+    watch = runner.Watch(lambda at, _p: {"at": at, "observed_ok": False}, alerts.Tracker(resolve({}), raise_after=1),
+                         str(tmp_path), interval=0.01, minutes=10, say=say)
+    with pytest.raises(OSError):
+        watch.run()
+    record = read_record(tmp_path)
+    assert record["stopped_by"] == "error: terminal gone" and record["finished_at"]
 
 
 def test_the_watch_stops_at_its_bound(tmp_path):
@@ -150,7 +201,8 @@ def test_sigterm_leaves_a_complete_valid_record(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", WATCH_SCRIPT, str(tmp_path)], env=env, stdout=subprocess.PIPE,
                             text=True)
     try:
-        assert proc.stdout.readline().startswith("ALERT ")  # it is running and has raised its alert
+        ready, _w, _x = select.select([proc.stdout], [], [], 60)
+        assert ready and proc.stdout.readline().startswith("ALERT ")  # it is running and has raised its alert
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     finally:
@@ -158,4 +210,5 @@ def test_sigterm_leaves_a_complete_valid_record(tmp_path):
             proc.kill()
     record = read_record(tmp_path)
     assert record["stopped_by"] == "SIGTERM" and record["finished_at"] and record["active"] == ["health"]
+    assert oct(os.stat(tmp_path / names.WATCH_TIMELINE).st_mode & 0o777) == "0o600"
     assert record["samples"] == len(read_timeline(tmp_path)) - 1  # every sample, and the one alert

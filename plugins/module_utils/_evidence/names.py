@@ -39,7 +39,6 @@ WORKER_LOG = "worker-{name}.log"
 # rewritten every interval, valid whenever the watch is stopped.
 WATCH_TIMELINE = "timeline.jsonl"  # {"kind": "sample", ...sample} | {"kind": "alert", ...event}
 WATCH_RECORD = "watch.json"        # {started_at, finished_at, stopped_by, samples, alerts, active, ...}
-WATCH_HTML = "watch.html"
 
 LOAD_DIR = "load"                # load/<scenario>/...
 LOAD_SUMMARY = "summary.json"

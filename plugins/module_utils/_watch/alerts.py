@@ -3,8 +3,10 @@
 """Alerts of the live watch: one registry of rules, each judging one value of a sample against the
 same thresholds the rehearsal's gates use (module_utils._thresholds) and naming the runbook's
 matching "Common Issues" steps (seed 002). An alert is raised when its rule is broken in N samples in
-a row and cleared when it holds again in M samples in a row; a value that was not measured neither
-raises nor clears, and says so."""
+a row (a rule may ask for fewer, e.g. a restart is raised at once) and cleared when it holds again
+in M samples in a row; a value that was not measured neither raises nor clears. A limit taken from
+the thresholds is broken at the limit itself, as the gates judge it (p95 must stay below p95_ms); a
+fixed count limit is broken above it (missing backends must stay at 0)."""
 from __future__ import annotations
 
 import json
@@ -42,13 +44,14 @@ RUNBOOK = {
 
 
 class Rule:
-    """One alert: the sample's value under `key`, judged `above` (or `below`) a limit; the limit is
-    the threshold `threshold` of examday_thresholds, or a fixed `limit` (booleans: broken when false)."""
+    """One alert: the sample's value under `key`, judged against the threshold `threshold` of
+    examday_thresholds (broken at or above it) or a fixed count `limit` (broken above it); booleans are
+    broken when not true. `raise_after` overrides the watch's N for this rule."""
 
     def __init__(self, rid: str, name: str, key: str, runbook: str, unit: str = "", threshold: str | None = None,
-                 limit: float | None = None, below: bool = False, boolean: bool = False):
+                 limit: float | None = None, boolean: bool = False, raise_after: int | None = None):
         self.id, self.name, self.key, self.runbook, self.unit = rid, name, key, runbook, unit
-        self.threshold, self.limit, self.below, self.boolean = threshold, limit, below, boolean
+        self.threshold, self.limit, self.boolean, self.raise_after = threshold, limit, boolean, raise_after
 
     def limit_of(self, thresholds: dict):
         if self.boolean:
@@ -63,10 +66,11 @@ class Rule:
             return value is not True
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None
-        return value < limit if self.below else value > limit
+        return value >= limit if self.threshold else value > limit
 
 
 RULES = [
+    Rule("observation", "the platform could not be observed", "observed_ok", "High Error Rate", boolean=True),
     Rule("latency_p95", "high latency", "p95_ms", "High Latency", "ms", threshold="p95_ms"),
     Rule("error_rate", "high error rate", "error_rate_pct", "High Error Rate", "%", threshold="error_rate_pct"),
     Rule("db_pool", "database pool nearly full", "db_pool_pct", "High Latency", "%", threshold="db_pool_pct"),
@@ -74,7 +78,7 @@ RULES = [
     Rule("readiness", "readiness check failing", "ready_ok", "High Error Rate", boolean=True),
     Rule("redis", "Redis unreachable", "redis_ok", "Redis Failure", boolean=True),
     Rule("backends", "backend instances missing", "backend_missing", "Backend Worker Failure", limit=0),
-    Rule("restarts", "containers restarted", "restarts", "Backend Worker Failure", limit=0),
+    Rule("restarts", "containers restarted", "restarts", "Backend Worker Failure", limit=0, raise_after=1),
     Rule("exam_mode", "EXAM_MODE is off", "exam_mode_on", "Exam Mode Lost", boolean=True),
 ]
 RULES_BY_ID = {rule.id: rule for rule in RULES}
@@ -112,13 +116,14 @@ class Tracker:
                 continue  # not measured: the streaks stand, the sample's record says it
             if broken:
                 st["bad"], st["good"] = st["bad"] + 1, 0
-                st["values"] = (st["values"] + [value])[-self.raise_after:]
+                needed = rule.raise_after or self.raise_after
+                st["values"] = (st["values"] + [value])[-needed:]
                 if st["active"]:
                     st["worst"] = _worse(rule, st["worst"], value)
-                elif st["bad"] >= self.raise_after:
+                elif st["bad"] >= needed:
                     st["active"] = {"since": at}
                     st["worst"] = _worse(rule, None, *st["values"])
-                    events.append(_event("raised", rule, at, value, limit, st, self.raise_after))
+                    events.append(_event("raised", rule, at, value, limit, st, needed))
             else:
                 st["bad"], st["good"], st["values"] = 0, st["good"] + 1, []
                 if st["active"] and st["good"] >= self.clear_after:
@@ -132,7 +137,7 @@ def _worse(rule: Rule, current, *values):
     for value in values:
         if rule.boolean:
             out = value
-        elif out is None or (value < out if rule.below else value > out):
+        elif out is None or value > out:
             out = value
     return out
 
@@ -146,31 +151,32 @@ def _event(kind: str, rule: Rule, at: str, value, limit, st: dict, streak: int) 
     return event
 
 
-def _value_text(event: dict, key: str = "value") -> str:
-    value = event[key]
+def _value_text(value, unit: str) -> str:
     if isinstance(value, bool):
-        return "no" if not value else "yes"
-    if isinstance(value, float):
-        value = round(value, 2)
-    return f"{value:g}{' ' if event['unit'] == 'ms' else ''}{event['unit']}" if isinstance(value, (int, float)) \
-        else str(value)
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return f"{round(value, 2):g}{' ' if unit == 'ms' else ''}{unit}"
+    return str(value)
 
 
 def line(event: dict) -> str:
     """One line for the operator's terminal and the CI log (no terminal control codes)."""
-    if event["limit"] is None:
-        measured = f"{_value_text(event)}"
+    rule, unit = RULES_BY_ID[event["rule"]], event["unit"]
+    value = _value_text(event["value"], unit)
+    if rule.boolean:
+        measured = value
+    elif rule.threshold:
+        relation = "must stay below" if event["event"] == "raised" else "below"
+        measured = f"{value} ({relation} {_value_text(event['limit'], unit)})"
     else:
-        sign = "<" if RULES_BY_ID[event["rule"]].below else ">"
-        limit = dict(event, value=event["limit"])
-        measured = f"{_value_text(event)} {sign if event['event'] == 'raised' else 'within'} {_value_text(limit)}"
+        relation = "must stay at most" if event["event"] == "raised" else "at most"
+        measured = f"{value} ({relation} {_value_text(event['limit'], unit)})"
     if event["event"] == "raised":
         steps = " ".join(f"{i}. {s}" for i, s in enumerate(event["runbook"]["steps"], 1))
         return (f"ALERT {event['at']} {event['name']}: {measured} in {event['samples']} samples in a row. "
                 f"Runbook, {event['runbook']['section']}: {steps}")
-    worst = dict(event, value=event["worst"])
     return (f"CLEARED {event['at']} {event['name']}: {measured} in {event['samples']} samples in a row "
-            f"(raised {event['raised_at']}, worst {_value_text(worst)}).")
+            f"(raised {event['raised_at']}, worst {_value_text(event['worst'], unit)}).")
 
 
 def payload(event: dict, fmt: str = "json", source: str = "") -> bytes:

@@ -4,17 +4,17 @@
 judged by the alert tracker, every sample and alert appended to the timeline as one JSON line, each
 alert printed as one line and POSTed to the optional webhook, and the record rewritten atomically
 every interval, so it is complete and valid whenever the watch ends. It only reads the platform:
-`observe` gathers what one interval saw; when it fails (the platform is down) the failure is the
-sample's, and the watch goes on."""
+`observe` gathers what one interval saw; when it fails the sample says so (observed_ok false, which
+the "observation" alert judges) and the watch goes on. A signal only sets a flag (the loop sleeps in
+short slices and looks at it), and the default handlers come back after the first one, so a second
+Ctrl-C ends even a hung observation."""
 from __future__ import annotations
 
 import datetime
 import json
 import os
 import signal
-import threading
 import time
-import urllib.error
 
 from ansible.module_utils.urls import open_url
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe, write_private
@@ -22,6 +22,7 @@ from ansible_collections.examday.ops.plugins.module_utils._evidence import names
 from ansible_collections.examday.ops.plugins.module_utils._watch import alerts
 
 WEBHOOK_TIMEOUT_S = 5.0
+SLICE_S = 0.2  # the longest the loop sleeps before it looks at the stop flag again
 
 
 def utc_iso() -> str:
@@ -29,17 +30,20 @@ def utc_iso() -> str:
 
 
 def post(url: str, body: bytes, timeout: float = WEBHOOK_TIMEOUT_S) -> str | None:
-    """POSTs one alert; returns None when delivered, else why not (one sentence, never the URL's secrets)."""
+    """POSTs one alert; returns None when delivered, else why not, in one sentence that never holds the
+    URL (a webhook URL often carries its token). Whatever goes wrong is the answer, never an exception."""
     try:
         with open_url(url, data=body, method="POST", headers={"Content-Type": "application/json"},
                       timeout=timeout) as resp:
             if 200 <= resp.status < 300:
                 return None
             return f"the webhook answered HTTP {resp.status}"
-    except urllib.error.HTTPError as exc:
-        return f"the webhook answered HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        return f"the webhook could not be reached: {getattr(exc, 'reason', exc)}"
+    except Exception as exc:  # pylint: disable=broad-except  # a failed alert delivery never ends the watch
+        code = getattr(exc, "code", None)
+        if isinstance(code, int):
+            return f"the webhook answered HTTP {code}"
+        reason = str(getattr(exc, "reason", None) or exc or type(exc).__name__).replace(url, "<webhook>")
+        return f"the webhook could not be reached: {reason}"
 
 
 class Watch:
@@ -56,8 +60,9 @@ class Watch:
         self.observe, self.tracker, self.out_dir = observe, tracker, out_dir
         self.interval, self.minutes = float(interval), float(minutes)
         self.webhook, self.webhook_format, self.source, self.say = webhook, webhook_format, source, say
-        self.stop = threading.Event()
+        self.stopping = False
         self.stopped_by = None
+        self.previous_handlers: dict = {}
         self.record = {"started_at": utc_iso(), "finished_at": None, "stopped_by": None, "source": source,
                        "interval_s": self.interval, "minutes": self.minutes, "samples": 0, "failed_samples": 0,
                        "alerts": [], "active": [], "webhook": {"configured": bool(webhook), "sent": 0, "errors": []},
@@ -65,16 +70,30 @@ class Watch:
 
     def request_stop(self, reason: str) -> None:
         """Ends the watch after the sample in progress; the record says why."""
-        self.stopped_by = reason
-        self.stop.set()
+        self.stopped_by = self.stopped_by or reason
+        self.stopping = True
 
     def _signal(self, signum, _frame) -> None:
         self.request_stop(signal.Signals(signum).name)
+        self._restore_handlers()  # a second signal acts at once
+
+    def _restore_handlers(self) -> None:
+        for signum, handler in self.previous_handlers.items():
+            signal.signal(signum, handler)
+        self.previous_handlers = {}
+
+    def _sleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self.stopping and (left := end - time.monotonic()) > 0:
+            time.sleep(min(SLICE_S, left))
 
     def _append(self, kind: str, data: dict) -> None:
-        line = json.dumps({"kind": kind, **json_safe(data)}, sort_keys=True)
-        with open(os.path.join(self.out_dir, names.WATCH_TIMELINE), "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")  # one write per line: a reader never sees half a record
+        line = json.dumps({"kind": kind, **json_safe(data)}, sort_keys=True) + "\n"
+        fd = os.open(os.path.join(self.out_dir, names.WATCH_TIMELINE), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode("utf-8"))  # one write per line: a reader never sees half a record
+        finally:
+            os.close(fd)
 
     def _write_record(self) -> None:
         self.record["active"] = self.tracker.active()
@@ -86,7 +105,7 @@ class Watch:
         try:
             sample = self.observe(at, previous)
         except Exception as exc:  # pylint: disable=broad-except  # a failed observation is the sample's
-            sample = {"at": at, "error": str(exc) or type(exc).__name__}
+            sample = {"at": at, "observed_ok": False, "error": str(exc) or type(exc).__name__}
             self.record["failed_samples"] += 1
         self.record["samples"] += 1
         self.record["last_sample"] = sample
@@ -107,18 +126,22 @@ class Watch:
 
     def run(self) -> dict:
         os.makedirs(self.out_dir, exist_ok=True)
-        previous_handlers = {s: signal.signal(s, self._signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        self.previous_handlers = {s: signal.signal(s, self._signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             self._write_record()
             end = time.monotonic() + self.minutes * 60.0
-            previous = None
-            while not self.stop.is_set() and time.monotonic() < end:
+            previous = None  # the last sample that was observed: restarts are counted against it
+            while not self.stopping and time.monotonic() < end:
                 started = time.monotonic()
-                previous = self._tick(previous)
-                self.stop.wait(max(0.0, min(self.interval - (time.monotonic() - started), end - time.monotonic())))
+                sample = self._tick(previous)
+                if sample.get("observed_ok") is not False:
+                    previous = sample
+                self._sleep(min(self.interval - (time.monotonic() - started), end - time.monotonic()))
+        except Exception as exc:  # the record says why the watch ended, then the caller fails with it
+            self.request_stop(f"error: {exc}")
+            raise
         finally:
-            for signum, handler in previous_handlers.items():
-                signal.signal(signum, handler)
+            self._restore_handlers()
             self.record["finished_at"] = utc_iso()
             self.record["stopped_by"] = self.stopped_by or "bound"
             self._write_record()

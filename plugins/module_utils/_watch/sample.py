@@ -39,8 +39,9 @@ def build(at: str, *, health: tuple | None, ready: tuple | None, scan=None, db: 
     """The sample at `at`. health/ready: (ok, detail) as probes.verdict gives them, None when not asked;
     scan: a BackendScan(keep_durations=True) fed with the interval's records; db: a dbsample.db_sample
     record (or {"error": ...}); containers: summaries with service, running and restart_count;
-    previous: the previous sample (restart counts are compared with it)."""
-    out = {"at": at, "health_ok": None, "health": None, "ready_ok": None, "ready": None}
+    previous: the previous sample that was observed (restart counts are compared with it: `restarts`
+counts the restarts of this interval)."""
+    out = {"at": at, "observed_ok": True, "health_ok": None, "health": None, "ready_ok": None, "ready": None}
     for key, probe in (("health", health), ("ready", ready)):
         if probe is not None:
             out[f"{key}_ok"], out[key] = bool(probe[0]), probe[1]
