@@ -10,6 +10,8 @@ import os
 import pytest
 import yaml
 
+from ansible_collections.examday.ops.plugins.module_utils import _thresholds
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACKAGE = "ansible_collections.examday.ops.plugins"
 MODULES = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "plugins", "modules"))
@@ -222,3 +224,22 @@ def test_related_modules_point_to_each_other(pair):
     for a, b in (pair, pair[::-1]):
         doc, _examples, _ret = docs(a)
         assert f"examday.ops.{b}" in {item.get("module") for item in doc.get("seealso") or []}, f"{a} -> {b}"
+
+
+# Modules whose `thresholds` return is the resolved examday_thresholds (load's is k6's expressions).
+THRESHOLD_RETURNERS = [m for m in MODULES if "p95_ms" in (((docs(m)[2] or {}).get("thresholds") or {}).get("contains") or {})]
+
+
+def test_the_modules_that_return_thresholds_are_known():
+    assert {"platform_profile", "report"} <= set(THRESHOLD_RETURNERS), THRESHOLD_RETURNERS
+
+
+@pytest.mark.parametrize("module", THRESHOLD_RETURNERS)
+def test_returned_thresholds_are_documented_as_the_one_threshold_source_describes_them(module):
+    """A module that returns the resolved thresholds documents each one with _thresholds.SPEC's own text,
+    so the RETURN docs cannot drift from the one source."""
+    contains = docs(module)[2]["thresholds"]["contains"]
+    assert set(contains) == set(_thresholds.SPEC), module
+    for key, (_default, _kind, text) in _thresholds.SPEC.items():
+        assert " ".join(str(contains[key]["description"]).split()).rstrip(".") == " ".join(text.split()).rstrip("."), \
+            (module, key)
