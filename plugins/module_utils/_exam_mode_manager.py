@@ -197,6 +197,44 @@ class ExamModeManager:
         probe = self._probe_once()
         return {"enabled": self.probe.refused(probe[0], probe[1]), "source": "probe"}
 
+    def stored_state(self) -> tuple[bool | None, str]:
+        """EXAM_MODE as the platform stores it, by reads that change nothing and never probe (the heavy-job
+        probe would start a job when the mode is off): the env file and the running containers, the admin
+        API's read call (logging in again once when the token expired), else the flag's row. (None, why)
+        when none of these can be read."""
+        if self.mechanism == "env":
+            st = self._env_state()
+            running = {k: (None if v is None else truthy(v)) for k, v in st["running"].items()}
+            off = sorted(k for k, v in running.items() if v is not True)
+            if st["file"] is True and not off:
+                return True, "on in the env file and every running container"
+            return False, ("off in the env file" if st["file"] is not True else f"off in {', '.join(off)}")
+        if self.mechanism == "api" and self.client.has("exam_mode_get"):
+            for attempt in (1, 2):
+                if not self.token or attempt == 2:
+                    if not (self.p.get("admin_email") and self.p.get("admin_password")):
+                        return None, "the admin API needs admin_email and admin_password to read EXAM_MODE"
+                    resp = self.client.login(self.p["admin_email"], self.p["admin_password"])
+                    self.token = self.client.value("login", "access_token", resp)
+                    if not self.client.ok("login", resp) or not self.token:
+                        return None, f"admin login failed with {resp.describe()}"
+                resp = self.client.call("exam_mode_get", token=self.token)
+                if resp.status in (401, 403) and attempt == 1:
+                    continue
+                if not self.client.ok("exam_mode_get", resp):
+                    return None, f"the admin API's exam_mode_get answered {resp.describe()}"
+                for key in ("stored", "enabled"):
+                    value = self.client.value("exam_mode_get", key, resp)
+                    if value is not None:
+                        return truthy(value), f"the admin API ({key})"
+                return None, "the admin API's exam_mode_get answer holds neither stored nor enabled"
+        if self.db_connect is None or not (self.p.get("db") or {}).get("name"):
+            return None, "no read-only way to read EXAM_MODE (no exam_mode_get call and no database)"
+        value = self._read_flag()
+        if value is None:
+            return None, f"no {self.em['flag']['key']} row in {self.em['flag']['table']}"
+        return value, f"the flag row {self.em['flag']['table']}.{self.em['flag']['key']}"
+
     # ------------------------------------------------------------------ mechanisms: apply
     def apply(self) -> dict:
         m = self.mechanism

@@ -1034,12 +1034,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.examday.ops.plugins.module_utils import _db, _docker_cli, _thresholds
+from ansible_collections.examday.ops.plugins.module_utils import _db, _thresholds
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
 from ansible_collections.examday.ops.plugins.module_utils._metrics.capture import Capture
 from ansible_collections.examday.ops.plugins.module_utils._metrics.constants import METRICS_FILE
 from ansible_collections.examday.ops.plugins.module_utils._metrics.dbsample import DbSampler
-from ansible_collections.examday.ops.plugins.module_utils._metrics.redisinfo import redis_info_text
+from ansible_collections.examday.ops.plugins.module_utils._metrics.redisinfo import redis_host, redis_info_text
 from ansible_collections.examday.ops.plugins.module_utils._metrics.sampler import Sampler
 from ansible_collections.examday.ops.plugins.module_utils._platform.api import urllib_transport
 from ansible_collections.examday.ops.plugins.module_utils._platform.profile import resolve
@@ -1105,18 +1105,6 @@ def profile_params(p: dict) -> dict:
         schema=platform["schema"],
         slow_sql_ms=th["slow_sql_ms"], slow_request_ms=th["slow_request_ms"],
     )
-
-
-def redis_host(runner, redis_opts: dict) -> str:
-    if redis_opts.get("host"):
-        return redis_opts["host"]
-    rc, out, _err = runner(["docker", "inspect", redis_opts["container"]])
-    if rc != 0:
-        raise OpsError(f"unknown Redis container {redis_opts['container']}.")
-    ip = _docker_cli.container_ip(_docker_cli.parse_json_stream(out)[0], redis_opts.get("network"))
-    if not ip:
-        raise OpsError(f"the Redis container {redis_opts['container']} has no address.")
-    return ip
 
 
 def main() -> None:

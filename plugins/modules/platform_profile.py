@@ -45,6 +45,8 @@ seealso:
     description: Sample during the load and capture the metrics after it.
   - module: examday.ops.student_flow
     description: One student's whole exam through the API.
+  - module: examday.ops.watch
+    description: The live watch during the exam.
 """
 
 EXAMPLES = r"""

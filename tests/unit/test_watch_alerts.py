@@ -50,13 +50,15 @@ def test_limits_are_the_rehearsal_thresholds():
 
 def test_unmeasured_values_neither_raise_nor_clear():
     tracker = alerts.Tracker(resolve({}), raise_after=2, clear_after=1)
-    events = run(tracker, [{"redis_ok": False}, {"redis_ok": None}, {"redis_ok": False}, {"redis_ok": None},
-                           {"redis_ok": None}])
+    down = {"redis_ok": False, "errors": {"redis": "cannot read Redis INFO from 127.0.0.1:16379: Connection refused"}}
+    events = run(tracker, [down, {"redis_ok": None}, down, {"redis_ok": None}, {"redis_ok": None}])
     assert [(e["event"], e["at"]) for e in events] == [("raised", at(2))]
     assert tracker.active() == ["redis"]
-    assert "Redis unreachable: no in 2 samples" in alerts.line(events[0])
+    assert ("Redis unreachable: in 2 samples in a row (cannot read Redis INFO from 127.0.0.1:16379: Connection "
+            "refused). Runbook, Redis Failure: 1. Expected") in alerts.line(events[0])
     (cleared,) = run(tracker, [{"redis_ok": True}])
     assert cleared["event"] == "cleared"
+    assert alerts.line(cleared) == f"CLEARED {at(0)} Redis unreachable: ok again in 1 samples in a row (raised {at(2)})."
 
 
 def test_an_outage_raises_every_broken_rule_once():
@@ -119,4 +121,5 @@ def test_a_platform_that_cannot_be_observed_is_an_alert():
     failed = {"at": "x", "observed_ok": False, "error": "connection refused"}
     events = [e for i in range(3) for e in tracker.feed(dict(failed), at(i))]
     assert [(e["event"], e["rule"], e["at"]) for e in events] == [("raised", "observation", at(1))]
-    assert alerts.line(events[0]).startswith(f"ALERT {at(1)} the platform could not be observed: no in 2 samples")
+    assert alerts.line(events[0]).startswith(
+        f"ALERT {at(1)} the platform could not be observed: in 2 samples in a row (connection refused). Runbook")

@@ -64,3 +64,17 @@ def test_an_outage_sample_raises_and_names_what_was_not_measured():
     assert s["p95_ms"] is None and s["error_rate_pct"] is None
     raised = {e["rule"] for e in alerts.Tracker(resolve({}), raise_after=1).feed(s, "t1")}
     assert raised == {"health", "readiness", "backends", "restarts"}
+
+
+def test_a_docker_restart_counts_by_its_new_start_time_though_the_restart_count_stays():
+    at = [dict(c, started_at="2026-11-21T22:00:00.1Z") for c in CONTAINERS]
+    before = sample.build("t0", health=None, ready=None, containers=at, expected_backends=2)
+    again = [dict(at[0], started_at="2026-11-21T22:31:02.5Z"), at[1], at[2]]  # `docker restart`: count 0
+    s = sample.build("t1", health=None, ready=None, containers=again, expected_backends=2, previous=before)
+    assert s["restarts"] == 1 and s["restarted"] == ["exam_platform-backend-1"]
+    same = sample.build("t2", health=None, ready=None, containers=again, expected_backends=2, previous=s)
+    assert same["restarts"] == 0 and same["restarted"] == []
+    # a platform whose backend service has another name counts its own
+    other = [dict(c, service="api") if c["service"] == "backend" else c for c in at]
+    assert sample.build("t3", health=None, ready=None, containers=other, expected_backends=2,
+                        backend_services=["api"])["backend_missing"] == 0

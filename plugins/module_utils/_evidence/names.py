@@ -39,6 +39,8 @@ WORKER_LOG = "worker-{name}.log"
 # rewritten every interval, valid whenever the watch is stopped.
 WATCH_TIMELINE = "timeline.jsonl"  # {"kind": "sample", ...sample} | {"kind": "alert", ...event}
 WATCH_RECORD = "watch.json"        # {started_at, finished_at, stopped_by, samples, alerts, active, ...}
+WATCH_PAGE = "watch.html"          # the page rewritten with the record (reloads itself while running)
+WATCH_STOP = "watch.stop"          # ends the watch after the sample in progress
 
 LOAD_DIR = "load"                # load/<scenario>/...
 LOAD_SUMMARY = "summary.json"

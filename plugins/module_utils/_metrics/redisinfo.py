@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.examday.ops.plugins.module_utils import _docker_cli
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
 
 
@@ -73,3 +74,16 @@ def redis_info_text(host: str, port: int, username: str | None, password: str | 
     finally:
         client.close()
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def redis_host(runner, redis_opts: dict) -> str:
+    """The address of the `redis` option: its host, else its container's address (on its network)."""
+    if redis_opts.get("host"):
+        return redis_opts["host"]
+    rc, out, _err = runner(["docker", "inspect", redis_opts["container"]])
+    if rc != 0:
+        raise OpsError(f"unknown Redis container {redis_opts['container']}.")
+    ip = _docker_cli.container_ip(_docker_cli.parse_json_stream(out)[0], redis_opts.get("network"))
+    if not ip:
+        raise OpsError(f"the Redis container {redis_opts['container']} has no address.")
+    return ip

@@ -49,8 +49,10 @@ class Rule:
     broken when not true. `raise_after` overrides the watch's N for this rule."""
 
     def __init__(self, rid: str, name: str, key: str, runbook: str, unit: str = "", threshold: str | None = None,
-                 limit: float | None = None, boolean: bool = False, raise_after: int | None = None):
+                 limit: float | None = None, boolean: bool = False, raise_after: int | None = None,
+                 detail: str | None = None):
         self.id, self.name, self.key, self.runbook, self.unit = rid, name, key, runbook, unit
+        self.detail = detail  # the sample's key (or "errors.<part>") that says why, shown beside the value
         self.threshold, self.limit, self.boolean, self.raise_after = threshold, limit, boolean, raise_after
 
     def limit_of(self, thresholds: dict):
@@ -70,16 +72,18 @@ class Rule:
 
 
 RULES = [
-    Rule("observation", "the platform could not be observed", "observed_ok", "High Error Rate", boolean=True),
+    Rule("observation", "the platform could not be observed", "observed_ok", "High Error Rate", boolean=True,
+         detail="error"),
     Rule("latency_p95", "high latency", "p95_ms", "High Latency", "ms", threshold="p95_ms"),
     Rule("error_rate", "high error rate", "error_rate_pct", "High Error Rate", "%", threshold="error_rate_pct"),
     Rule("db_pool", "database pool nearly full", "db_pool_pct", "High Latency", "%", threshold="db_pool_pct"),
-    Rule("health", "health check failing", "health_ok", "High Error Rate", boolean=True),
-    Rule("readiness", "readiness check failing", "ready_ok", "High Error Rate", boolean=True),
-    Rule("redis", "Redis unreachable", "redis_ok", "Redis Failure", boolean=True),
+    Rule("health", "health check failing", "health_ok", "High Error Rate", boolean=True, detail="health"),
+    Rule("readiness", "readiness check failing", "ready_ok", "High Error Rate", boolean=True, detail="ready"),
+    Rule("redis", "Redis unreachable", "redis_ok", "Redis Failure", boolean=True, detail="errors.redis"),
     Rule("backends", "backend instances missing", "backend_missing", "Backend Worker Failure", limit=0),
-    Rule("restarts", "containers restarted", "restarts", "Backend Worker Failure", limit=0, raise_after=1),
-    Rule("exam_mode", "EXAM_MODE is off", "exam_mode_on", "Exam Mode Lost", boolean=True),
+    Rule("restarts", "containers restarted", "restarts", "Backend Worker Failure", limit=0, raise_after=1,
+         detail="restarted"),
+    Rule("exam_mode", "EXAM_MODE is off", "exam_mode_on", "Exam Mode Lost", boolean=True, detail="exam_mode_source"),
 ]
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 
@@ -123,7 +127,7 @@ class Tracker:
                 elif st["bad"] >= needed:
                     st["active"] = {"since": at}
                     st["worst"] = _worse(rule, None, *st["values"])
-                    events.append(_event("raised", rule, at, value, limit, st, needed))
+                    events.append(_event("raised", rule, at, value, limit, st, needed, _detail(rule, sample)))
             else:
                 st["bad"], st["good"], st["values"] = 0, st["good"] + 1, []
                 if st["active"] and st["good"] >= self.clear_after:
@@ -142,16 +146,27 @@ def _worse(rule: Rule, current, *values):
     return out
 
 
-def _event(kind: str, rule: Rule, at: str, value, limit, st: dict, streak: int) -> dict:
+def _detail(rule: Rule, sample: dict):
+    if not rule.detail:
+        return None
+    if rule.detail.startswith("errors."):
+        return (sample.get("errors") or {}).get(rule.detail[len("errors."):])
+    value = sample.get(rule.detail)
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else value
+
+
+def _event(kind: str, rule: Rule, at: str, value, limit, st: dict, streak: int, detail=None) -> dict:
     event = {"event": kind, "rule": rule.id, "name": rule.name, "at": at, "value": value, "limit": limit,
              "unit": rule.unit, "samples": streak, "runbook": {"section": rule.runbook, "steps": RUNBOOK[rule.runbook]}}
+    if detail:
+        event["detail"] = detail
     if kind == "cleared":
         event["raised_at"] = st["active"]["since"]
         event["worst"] = st["worst"]
     return event
 
 
-def _value_text(value, unit: str) -> str:
+def value_text(value, unit: str) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (int, float)):
@@ -161,22 +176,21 @@ def _value_text(value, unit: str) -> str:
 
 def line(event: dict) -> str:
     """One line for the operator's terminal and the CI log (no terminal control codes)."""
-    rule, unit = RULES_BY_ID[event["rule"]], event["unit"]
-    value = _value_text(event["value"], unit)
+    rule, unit, n = RULES_BY_ID[event["rule"]], event["unit"], event["samples"]
+    detail = f" ({event['detail']})" if event.get("detail") else ""
+    raised = event["event"] == "raised"
     if rule.boolean:
-        measured = value
-    elif rule.threshold:
-        relation = "must stay below" if event["event"] == "raised" else "below"
-        measured = f"{value} ({relation} {_value_text(event['limit'], unit)})"
+        measured = f"{'in' if raised else 'ok again in'} {n} samples in a row{detail if raised else ''}"
     else:
-        relation = "must stay at most" if event["event"] == "raised" else "at most"
-        measured = f"{value} ({relation} {_value_text(event['limit'], unit)})"
-    if event["event"] == "raised":
+        relation = ("must stay below" if raised else "below") if rule.threshold else \
+            ("must stay at most" if raised else "at most")
+        measured = (f"{value_text(event['value'], unit)} ({relation} {value_text(event['limit'], unit)}) in {n} "
+                    f"samples in a row{detail if raised else ''}")
+    if raised:
         steps = " ".join(f"{i}. {s}" for i, s in enumerate(event["runbook"]["steps"], 1))
-        return (f"ALERT {event['at']} {event['name']}: {measured} in {event['samples']} samples in a row. "
-                f"Runbook, {event['runbook']['section']}: {steps}")
-    return (f"CLEARED {event['at']} {event['name']}: {measured} in {event['samples']} samples in a row "
-            f"(raised {event['raised_at']}, worst {_value_text(event['worst'], unit)}).")
+        return f"ALERT {event['at']} {event['name']}: {measured}. Runbook, {event['runbook']['section']}: {steps}"
+    worst = "" if rule.boolean else f", worst {value_text(event['worst'], unit)}"
+    return f"CLEARED {event['at']} {event['name']}: {measured} (raised {event['raised_at']}{worst})."
 
 
 def payload(event: dict, fmt: str = "json", source: str = "") -> bytes:

@@ -48,7 +48,8 @@ def post(url: str, body: bytes, timeout: float = WEBHOOK_TIMEOUT_S) -> str | Non
 
 class Watch:
     def __init__(self, observe, tracker: alerts.Tracker, out_dir: str, interval: float, minutes: float,
-                 say, webhook: str = "", webhook_format: str = "json", source: str = "", meta: dict | None = None):
+                 say, webhook: str = "", webhook_format: str = "json", source: str = "", meta: dict | None = None,
+                 stop_file: str | None = None, on_record=None):
         if not interval > 0:
             raise OpsError(f"watch interval must be above 0 seconds, got {interval!r}.")
         if not minutes > 0:
@@ -60,13 +61,14 @@ class Watch:
         self.observe, self.tracker, self.out_dir = observe, tracker, out_dir
         self.interval, self.minutes = float(interval), float(minutes)
         self.webhook, self.webhook_format, self.source, self.say = webhook, webhook_format, source, say
+        self.stop_file, self.on_record = stop_file, on_record
         self.stopping = False
         self.stopped_by = None
         self.previous_handlers: dict = {}
         self.record = {"started_at": utc_iso(), "finished_at": None, "stopped_by": None, "source": source,
                        "interval_s": self.interval, "minutes": self.minutes, "samples": 0, "failed_samples": 0,
                        "alerts": [], "active": [], "webhook": {"configured": bool(webhook), "sent": 0, "errors": []},
-                       "last_sample": None, **(meta or {})}
+                       "last_sample": None, "pid": os.getpid(), **(meta or {})}
 
     def request_stop(self, reason: str) -> None:
         """Ends the watch after the sample in progress; the record says why."""
@@ -82,9 +84,14 @@ class Watch:
             signal.signal(signum, handler)
         self.previous_handlers = {}
 
+    def _stop_file_seen(self) -> bool:
+        if self.stop_file and os.path.exists(self.stop_file):
+            self.request_stop("stop file")
+        return self.stopping
+
     def _sleep(self, seconds: float) -> None:
         end = time.monotonic() + seconds
-        while not self.stopping and (left := end - time.monotonic()) > 0:
+        while not self._stop_file_seen() and (left := end - time.monotonic()) > 0:
             time.sleep(min(SLICE_S, left))
 
     def _append(self, kind: str, data: dict) -> None:
@@ -95,10 +102,12 @@ class Watch:
         finally:
             os.close(fd)
 
-    def _write_record(self) -> None:
+    def _write_record(self, sample: dict | None = None) -> None:
         self.record["active"] = self.tracker.active()
         write_private(os.path.join(self.out_dir, names.WATCH_RECORD),
                       json.dumps(json_safe(self.record), indent=1, sort_keys=True).encode("utf-8"), names.WATCH_RECORD)
+        if self.on_record is not None:  # e.g. the page beside the record, rewritten with it
+            self.on_record(self.record, sample)
 
     def _tick(self, previous: dict | None) -> dict:
         at = utc_iso()
@@ -121,17 +130,19 @@ class Watch:
                 else:
                     self.record["webhook"]["errors"].append({"at": at, "rule": event["rule"], "error": error})
                     self.say(f"WEBHOOK {at}: {error}")
-        self._write_record()
+        self._write_record(sample)
         return sample
 
     def run(self) -> dict:
         os.makedirs(self.out_dir, exist_ok=True)
+        if self.stop_file and os.path.exists(self.stop_file):
+            os.unlink(self.stop_file)  # left by an earlier watch: this one has not been asked to stop
         self.previous_handlers = {s: signal.signal(s, self._signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             self._write_record()
             end = time.monotonic() + self.minutes * 60.0
             previous = None  # the last sample that was observed: restarts are counted against it
-            while not self.stopping and time.monotonic() < end:
+            while not self._stop_file_seen() and time.monotonic() < end:
                 started = time.monotonic()
                 sample = self._tick(previous)
                 if sample.get("observed_ok") is not False:
@@ -146,3 +157,35 @@ class Watch:
             self.record["stopped_by"] = self.stopped_by or "bound"
             self._write_record()
         return self.record
+
+
+def follow(out_dir: str, offset: int = 0, max_bytes: int = 1 << 20) -> dict:
+    """What the watch in out_dir appended since byte `offset`: one line per sample and per alert (as
+    the watch prints them), the offset to ask from next time (only whole lines are consumed), and
+    whether its record says it finished. Reads only."""
+    from ansible_collections.examday.ops.plugins.module_utils._watch import sample as sample_mod
+
+    path = os.path.join(out_dir, names.WATCH_TIMELINE)
+    lines, data = [], b""
+    if os.path.exists(path):
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(max_bytes)
+    end = data.rfind(b"\n") + 1
+    for raw in data[:end].splitlines():
+        try:
+            item = json.loads(raw)
+        except ValueError:
+            continue
+        kind = item.pop("kind", None)
+        if kind == "alert":
+            lines.append(alerts.line(item))
+        elif kind == "sample":
+            lines.append(sample_mod.status_line(item))
+    record = {}
+    record_path = os.path.join(out_dir, names.WATCH_RECORD)
+    if os.path.exists(record_path):
+        with open(record_path, encoding="utf-8") as fh:
+            record = json.load(fh)
+    return {"offset": offset + end, "lines": lines, "finished": bool(record.get("finished_at")),
+            "stopped_by": record.get("stopped_by"), "pid": record.get("pid")}

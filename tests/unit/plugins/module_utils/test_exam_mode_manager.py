@@ -151,3 +151,39 @@ def test_the_flag_row_is_written_with_the_profiles_types_and_columns():
     text = repr(upsert)
     assert "%s::boolean" in text and "%s::uuid" in text and "to_jsonb" not in text
     assert [p for _q, p in db.statements if len(p) == 4][0] == ["EXAM_MODE", True, uuid_admin, "test"]
+
+
+def test_the_watch_reads_exam_mode_as_stored_and_never_probes():
+    """stored_state: the admin API's read call (logging in again once when the token expired), else
+    the flag row; the heavy-job probe, which would start a job when the mode is off, is never sent."""
+    sent = []
+    answers = {"expired": True}
+
+    def api(method, url, headers, data, timeout):
+        sent.append(url)
+        if url.endswith("/v1/auth/login"):
+            return 200, {}, json.dumps({"tokens": {"access_token": "t"}}).encode()
+        if url.endswith("/admin/system/exam-mode"):
+            if answers.pop("expired", False):
+                return 401, {}, b'{"error_code": "TOKEN_EXPIRED"}'
+            return 200, {}, json.dumps({"enabled": True, "flag": {"value": False}}).encode()
+        raise AssertionError(f"the watch may not call {url}")
+
+    profile = lab()
+    manager = ExamModeManager(params(mechanism="api", admin_token="old"), True, runner,
+                              PlatformClient("http://lab.invalid", api, profile), None)
+    assert manager.stored_state() == (False, "the admin API (stored)")  # the row, not one process's cache
+    assert [u.rsplit("/", 1)[-1] for u in sent] == ["exam-mode", "login", "exam-mode"]
+    assert not any("jobs" in u for u in sent)
+
+    no_read = profiles.with_(profile, **{"api.calls.exam_mode_get.path": ""})
+    db = FakeDb()
+    db.value = True
+    manager = ExamModeManager(params(mechanism="api"), True, runner, PlatformClient("http://lab.invalid", api, no_read),
+                              lambda _db: db)
+    assert manager.stored_state() == (True, "the flag row system_flags.EXAM_MODE")
+    db.value = None
+    assert manager.stored_state() == (None, "no EXAM_MODE row in system_flags")
+    manager = ExamModeManager(params(mechanism="api"), True, runner, PlatformClient("http://lab.invalid", api, no_read),
+                              None)
+    assert manager.stored_state()[0] is None and not any("jobs" in u for u in sent)

@@ -1,0 +1,99 @@
+# Copyright: examday.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of examday.ops.watch: `action: run` starts the module asynchronously on the host
+(as `async`/`poll: 0` would) and, while it runs, asks it for its new lines (`action: follow`) every
+few seconds and prints them, one line per sample and per alert, without terminal control codes, so
+an operator and a CI log both see the watch live instead of one result hours later. When the play is
+interrupted the watch is asked to stop (its stop file) and its record stays valid. Everything else
+(check mode, follow, stop) runs the module as any module runs."""
+from __future__ import annotations
+
+import time
+
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+display = Display()
+
+MODULE = "examday.ops.watch"
+FOLLOW_EVERY_S = 5.0   # how often the lines are fetched (at most; a shorter interval is followed at its pace)
+GRACE_S = 300          # the async limit beyond the watch's own bound, for its last sample and record
+
+
+class ActionModule(ActionBase):
+    _supports_check_mode = True
+    _supports_async = False  # the plugin runs the watch asynchronously itself
+
+    def _module(self, args: dict, task_vars: dict) -> dict:
+        try:
+            return self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    def _status(self, jid: str, task_vars: dict) -> dict:
+        async_dir = self._remote_expand_user(self.get_shell_option("async_dir", default="~/.ansible_async"))
+        try:
+            return self._execute_module(module_name="ansible.legacy.async_status", task_vars=task_vars,
+                                        module_args={"jid": jid, "_async_dir": async_dir})
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    @staticmethod
+    def _say(host: str, lines: list) -> None:
+        for line in lines:
+            display.display(f"{host}: {line}")
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        args = dict(self._task.args)
+        if args.get("action", "run") != "run" or self._task.check_mode:
+            result.update(self._module(args, task_vars))
+            return result
+        try:
+            minutes, interval = float(args.get("minutes", 60)), float(args.get("interval", 15))
+        except (TypeError, ValueError):
+            return dict(result, failed=True, msg="watch minutes and interval must be numbers.")
+        if minutes <= 0 or interval <= 0:
+            return dict(result, failed=True, msg="watch minutes and interval must be above 0.")
+        limit = int(minutes * 60 + GRACE_S)
+        self._task.async_val = limit
+        try:
+            started = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars,
+                                           wrap_async=not self._connection.has_native_async)
+        finally:
+            self._task.async_val = 0
+        if started.get("failed") or not started.get("ansible_job_id"):
+            return dict(result, **started)
+        jid = started["ansible_job_id"]
+        follow_args = dict(args, action="follow", offset=0)
+        every = min(FOLLOW_EVERY_S, interval)
+        deadline = time.monotonic() + limit + 60
+        try:
+            while True:
+                time.sleep(every)
+                status = self._status(jid, task_vars)
+                lines = self._module(follow_args, task_vars)
+                if not lines.get("failed"):
+                    self._say(task_vars.get("inventory_hostname", "watch"), lines.get("lines") or [])
+                    follow_args["offset"] = lines.get("offset", follow_args["offset"])
+                if status.get("finished") or status.get("failed"):
+                    break
+                if time.monotonic() > deadline:
+                    raise AnsibleError(f"the watch (job {jid}) did not end within its bound of {limit} s.")
+        except BaseException:
+            # interrupted (Ctrl-C) or broken: ask the watch to end after its sample, then let it go
+            try:
+                self._module(dict(args, action="stop"), task_vars)
+            except Exception:  # pylint: disable=broad-except  # best effort: the watch ends at its bound anyway
+                display.warning(f"could not ask the watch (job {jid}) to stop; it ends at its bound.")
+            raise
+        for key in ("ansible_job_id", "started", "finished", "results_file", "stdout", "stderr", "stdout_lines",
+                    "stderr_lines", "erased"):
+            status.pop(key, None)
+        status.pop("invocation", None)
+        result.update(status)
+        result["changed"] = False
+        return result
