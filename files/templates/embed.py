@@ -1,6 +1,7 @@
 # Copyright: examday.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Writes plugins/module_utils/_report/md_template.py from the report template in this directory.
+"""Writes plugins/module_utils/_report/md_template.py from the report templates in this directory
+(report.md.j2, the rehearsal's and post-exam's; record.md.j2, the exam-day records').
 
     .venv/bin/python files/templates/embed.py
 
@@ -14,24 +15,28 @@ import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = os.path.join(os.path.dirname(os.path.dirname(HERE)), "plugins", "module_utils", "_report", "md_template.py")
-SOURCE = "report.md.j2"
+SOURCES = {"TEMPLATE": "report.md.j2", "RECORD_TEMPLATE": "record.md.j2"}
 
 HEADER = '''# Copyright: examday.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The built-in Jinja2 template of report.md, embedded (modules reach their host without files/).
+"""The built-in Jinja2 templates of report.md, embedded (modules reach their host without files/).
 
-GENERATED from files/templates/report.md.j2 by files/templates/embed.py: edit the .j2 file, then run it."""
+GENERATED from files/templates/report.md.j2 and record.md.j2 by files/templates/embed.py: edit the .j2
+files, then run it."""
 from __future__ import annotations
 
 '''
 
 
 def render() -> str:
-    with open(os.path.join(HERE, SOURCE), encoding="utf-8") as fh:
-        text = fh.read()
-    if "'''" in text or "\\\n" in text:
-        raise SystemExit(f"{SOURCE} contains ''' or a line-ending backslash, which cannot be embedded")
-    return f"{HEADER}TEMPLATE = r'''{text}'''\n"
+    out = HEADER
+    for name, source in SOURCES.items():
+        with open(os.path.join(HERE, source), encoding="utf-8") as fh:
+            text = fh.read()
+        if "'''" in text or "\\\n" in text:
+            raise SystemExit(f"{source} contains ''' or a line-ending backslash, which cannot be embedded")
+        out += f"{name} = r'''{text}'''\n"
+    return out
 
 
 def main() -> None:

@@ -10,7 +10,8 @@ version_added: 0.2.0
 description:
   - The evidence directory's files have one owner of their names and keys (docs/evidence.md). Roles write
     theirs through this module, by kind - C(run) (C(run.json), with the run's C(problems)), C(faults)
-    (C(faults.json)) and C(ux) (C(ux.json), from a student_flow result) - and each is checked against the
+    (C(faults.json)), C(ux) (C(ux.json), from a student_flow result) and C(status) (C(status.json), from a
+    platform_status result) - and each is checked against the
     contract before it is written (an unknown key, a problem without its phase or error, C(passed) that
     disagrees with the checks fail with one sentence).
   - C(stop) creates the stop file of a background sampler (C(metrics), C(canary)).
@@ -27,10 +28,10 @@ options:
     default: write
     choices: [write, stop]
   kind:
-    description: C(run), C(faults) or C(ux) to write; C(metrics) or C(canary) to stop.
+    description: C(run), C(faults), C(ux) or C(status) to write; C(metrics) or C(canary) to stop.
     type: str
     required: true
-    choices: [run, faults, ux, metrics, canary]
+    choices: [run, faults, ux, status, metrics, canary]
   data:
     description: What to write (for C(ux), the registered result of examday.ops.student_flow).
     type: raw
@@ -86,7 +87,7 @@ def main() -> None:
     module = AnsibleModule(argument_spec={
         "dir": {"type": "path", "required": True},
         "action": {"type": "str", "default": "write", "choices": ["write", "stop"]},
-        "kind": {"type": "str", "required": True, "choices": ["run", "faults", "ux", "metrics", "canary"]},
+        "kind": {"type": "str", "required": True, "choices": ["run", "faults", "ux", "status", "metrics", "canary"]},
         "data": {"type": "raw"},
     }, supports_check_mode=True)
     p = module.params

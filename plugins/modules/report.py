@@ -47,12 +47,15 @@ options:
     type: str
   gates:
     description:
-      - The gates that decide GO/NO-GO, by id (default all of them). A post-exam report, with no load and no faults,
-        uses C(run_complete), C(zero_data_loss), C(no_corrupted_sessions), C(audit_logs) and C(db_pool).
+      - The gates that decide GO/NO-GO, by id (default all of the rehearsal's). A post-exam report, with no load and
+        no faults, uses C(run_complete), C(zero_data_loss), C(no_corrupted_sessions), C(audit_logs) and C(db_pool).
+      - C(platform_status) (health and readiness by body, the edge, the services and the DB connections, from
+        C(status.json)) is judged only when listed - the records after an incident list it.
     type: list
     elements: str
     choices: [run_complete, zero_data_loss, no_corrupted_sessions, idempotent_submits, latency_p95, error_rate,
-              fault_error_budget, recovery, readiness_truth, audit_logs, exam_mode, user_experience, db_pool]
+              fault_error_budget, recovery, readiness_truth, audit_logs, exam_mode, user_experience, db_pool,
+              platform_status]
   previous:
     description:
       - The evidence directory of an earlier rehearsal to compare with (its C(report.json) is read), or C(auto) for
@@ -69,6 +72,14 @@ options:
         (after a real exam, where there is no such record) the data-loss checks alone decide it.
     type: bool
     default: true
+  layout:
+    description:
+      - The built-in template of C(report.md) when I(template) is not given - C(rehearsal) (the seed report's
+        sections, also post-exam) or C(record) (an exam-day record after an incident - the verdict and what failed
+        first, the restart's steps, session continuity, integrity, the logs' errors, next steps).
+    type: str
+    choices: [rehearsal, record]
+    default: rehearsal
   template:
     description:
       - Path of a Jinja2 template for C(report.md) on the host where the module runs (normally the controller).
@@ -362,6 +373,7 @@ def main() -> None:
             "gates": {"type": "list", "elements": "str", "choices": list(GATE_IDS)},
             "require_reconciliation": {"type": "bool", "default": True},
             "template": {"type": "path"},
+            "layout": {"type": "str", "choices": ["rehearsal", "record"], "default": "rehearsal"},
             "previous": {"type": "str"},
         },
         supports_check_mode=True,
@@ -372,7 +384,7 @@ def main() -> None:
     meta = {k: p[k] for k in ("title", "environment", "api_url", "conducted_by")}
     try:
         result = run(p["evidence_dir"], p["thresholds"], meta, module.check_mode, p["gates"], p["require_reconciliation"],
-                     p["template"], p["previous"])
+                     p["template"], p["previous"], p["layout"])
     except OpsError as exc:
         module.fail_json(msg=exc.msg)
     module.exit_json(**json_safe(result))

@@ -20,7 +20,7 @@ from ansible_collections.examday.ops.plugins.module_utils._common import OpsErro
 from ansible_collections.examday.ops.plugins.module_utils._evidence.names import UX_CHECKS
 
 K6 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "k6")
-GATE_NAMES = [name for _gid, name in rp.GATES]
+GATE_NAMES = [g.name for g in rp.GATE_REGISTRY if not g.opt_in]  # the rehearsal's gates (no opt-in one)
 
 
 def k6_fault():

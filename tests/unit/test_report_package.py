@@ -4,6 +4,7 @@ files/templates/report.md.j2, and the submodules import each other without a cyc
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -18,7 +19,7 @@ from ansible_collections.examday.ops.plugins.module_utils._report.evidence impor
 from ansible_collections.examday.ops.plugins.module_utils._report.gates import (
     GATE_IDS, GATE_REGISTRY, GATES, GateInput, evaluate_gates, hard_gate,
 )
-from ansible_collections.examday.ops.plugins.module_utils._report.md_template import TEMPLATE
+from ansible_collections.examday.ops.plugins.module_utils._report.md_template import RECORD_TEMPLATE, TEMPLATE
 from ansible_collections.examday.ops.plugins.module_utils._report.runner import run
 from ansible_collections.examday.ops.plugins.module_utils._report.thresholds import DEFAULT_THRESHOLDS, resolve_thresholds
 from tests.unit.test_report import healthy, write_dir
@@ -34,7 +35,7 @@ RESULT_KEYS = {"id", "name", "passed", "value", "threshold", "unit", "rule", "ev
 
 def empty_evidence_gates(tmp_path) -> dict:
     ev = load_evidence(str(tmp_path))
-    return {g["id"]: g for g in evaluate_gates(ev, analyse_load(ev), resolve_thresholds({}))}
+    return {g["id"]: g for g in evaluate_gates(ev, analyse_load(ev), resolve_thresholds({}), only=list(GATE_IDS))}
 
 
 @pytest.mark.parametrize("entry", GATE_REGISTRY, ids=GATE_IDS)
@@ -98,6 +99,8 @@ def test_a_failed_gate_brings_its_registered_mitigation_into_the_risk_register(t
 def test_embedded_template_matches_files_templates():
     with open(TEMPLATE_FILE, encoding="utf-8") as fh:
         assert TEMPLATE == fh.read(), "run .venv/bin/python files/templates/embed.py"
+    with open(os.path.join(os.path.dirname(TEMPLATE_FILE), "record.md.j2"), encoding="utf-8") as fh:
+        assert RECORD_TEMPLATE == fh.read(), "run .venv/bin/python files/templates/embed.py"
 
 
 def test_a_copy_of_the_built_in_template_renders_the_same_report(tmp_path):
@@ -215,3 +218,53 @@ def test_no_python_file_of_the_package_is_over_600_lines():
                 assert len(fh.readlines()) <= 600, name
     with open(os.path.join(PACKAGE, "md_template.py"), encoding="utf-8") as fh:
         assert "GENERATED from files/templates/report.md.j2" in fh.read()
+
+
+def test_platform_status_is_judged_only_where_a_report_asks_for_it(tmp_path):
+    """The opt-in gate of the records after an incident: health and readiness by body and the other
+    platform_status checks, each failure named; never part of a rehearsal's default gates."""
+    checks = [{"name": "health", "passed": True, "detail": "ok"},
+              {"name": "ready", "passed": False, "detail": "status is 'degraded' (failing: redis)"},
+              {"name": "services", "passed": True, "detail": "5 of 5 running"},
+              {"name": "db_connections", "passed": None, "detail": "cannot connect to database exam_platform"}]
+    (tmp_path / "status.json").write_text(json.dumps({"checks": checks}))
+    ev = load_evidence(str(tmp_path))
+    assert "platform_status" not in [g["id"] for g in evaluate_gates(ev, analyse_load(ev), resolve_thresholds({}))]
+    (gate,) = evaluate_gates(ev, analyse_load(ev), resolve_thresholds({}), only=["platform_status"])
+    assert gate["passed"] is False and gate["value"] == 1
+    assert gate["detail"] == ("2 of 4 checks passed; ready: status is 'degraded' (failing: redis); db_connections not "
+                              "measured (cannot connect to database exam_platform)")
+    (tmp_path / "status.json").write_text(json.dumps({"checks": [c for c in checks if c["passed"] is not False]}))
+    ev = load_evidence(str(tmp_path))
+    (gate,) = evaluate_gates(ev, analyse_load(ev), resolve_thresholds({}), only=["platform_status"])
+    assert gate["passed"] is None and gate["detail"].startswith("no evidence: 2 of 3 checks passed; db_connections")
+    (tmp_path / "status.json").write_text(json.dumps({"checks": checks[:1]}))
+    ev = load_evidence(str(tmp_path))
+    (gate,) = evaluate_gates(ev, analyse_load(ev), resolve_thresholds({}), only=["platform_status"])
+    assert gate["passed"] is True and gate["detail"] == "1 of 1 checks passed"
+
+
+def test_the_record_layout_leads_with_what_failed_and_the_restart_steps(tmp_path):
+    """The exam-day records (verify_recovery, emergency_restart) use the built-in record template: the
+    verdict and what failed first, each step of an ordered restart, the logs' errors, next steps."""
+    files = healthy()
+    files["faults.json"][0]["details"] = {"order": ["postgres", "backend"], "services": [
+        {"service": "postgres", "restart_s": 4.51, "healthy_after_s": 2.17},
+        {"service": "backend", "restart_s": 2.99, "healthy_after_s": 2.19}]}
+    files["run.json"]["problems"] = [{"phase": "metrics", "error": "docker logs of edge failed: no such container."}]
+    files["status.json"] = {"checks": [{"name": "ready", "passed": False, "detail": "status is 'degraded'"}]}
+    directory = write_dir(tmp_path / "ev", files)
+    gates = ["run_complete", "recovery", "platform_status", "zero_data_loss"]
+    result = run(directory, {}, dict(META, title="Emergency Restart"), False, gates, False, layout="record")
+    with open(os.path.join(directory, "report.md"), encoding="utf-8") as fh:
+        md = fh.read()
+    assert md.startswith("# Emergency Restart\n\n**Verdict**: **NO-GO**: every phase ran to its end, platform healthy "
+                         "by body\n")
+    what_failed = md[md.index("## What failed"):md.index("## Gates")]
+    assert "- **platform healthy by body**: 0 of 1 checks passed; ready: status is 'degraded'" in what_failed
+    assert "- **metrics** did not run to its end: docker logs of edge failed: no such container." in what_failed
+    assert "  - postgres: restarted in 4.51 s, healthy after 2.17 s\n  - backend: restarted in 2.99 s" in md
+    assert "- platform healthy by body: Follow the runbook's Emergency Procedures" in md[md.index("## Next steps"):]
+    assert [g["id"] for g in result["gates"]] == ["run_complete", "zero_data_loss", "recovery", "platform_status"]
+    with pytest.raises(OpsError, match="layout must be one of rehearsal, record, not 'other'"):
+        run(directory, {}, META, True, layout="other")

@@ -10,6 +10,7 @@ RUN = "run.json"                 # {playbook, host, environment, profile, starte
 FAULTS = "faults.json"           # [fault results], in injection order
 INTEGRITY = "integrity.json"     # the integrity_check result
 UX = "ux.json"                   # the user-experience checks (student_flow)
+STATUS = "status.json"           # platform_status's {checks, verdict}: health, readiness, edge, services, DB
 CANARY = "canary.jsonl"          # the canary student's ticks
 CANARY_STOP = "canary.stop"      # ends the canary
 PREVIOUS = "previous.json"       # what the report compared with
@@ -52,7 +53,7 @@ LOAD_FILES = {"summary": LOAD_SUMMARY, "raw": LOAD_RAW, "acks": LOAD_ACKS, "resu
 
 # Files a role writes through the evidence module (kind -> file name), and the stop files it
 # creates to end a background sampler.
-ROLE_WRITTEN = {"run": RUN, "faults": FAULTS, "ux": UX}
+ROLE_WRITTEN = {"run": RUN, "faults": FAULTS, "ux": UX, "status": STATUS}
 STOP_FILES = {"metrics": f"{METRICS_DIR}/{STOP}", "canary": CANARY_STOP}
 
 # ------------------------------------------------------------------ keys

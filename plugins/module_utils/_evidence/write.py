@@ -31,6 +31,12 @@ def check(kind: str, data) -> None:
     elif kind == "faults":
         if not isinstance(data, list) or not all(isinstance(f, dict) for f in data):
             raise OpsError("faults evidence must be a list of fault results.")
+    elif kind == "status":
+        if not isinstance(data, dict):
+            raise OpsError("status evidence must be a mapping (platform_status's result).")
+        for i, check_ in enumerate(data.get("checks") or []):
+            if not isinstance(check_, dict) or not {"name", "passed", "detail"} <= set(check_):
+                raise OpsError(f"status evidence check {i} must have name, passed and detail.")
     elif kind == "ux":
         if not isinstance(data, dict):
             raise OpsError("ux evidence must be a mapping.")

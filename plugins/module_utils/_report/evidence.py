@@ -19,6 +19,7 @@ RUN_JSON = names.RUN
 FAULTS_JSON = names.FAULTS
 INTEGRITY_JSON = names.INTEGRITY
 UX_JSON = names.UX
+STATUS_JSON = names.STATUS
 CANARY_JSONL = names.CANARY
 METRICS_DIR = names.METRICS_DIR
 METRICS_JSON = names.metrics_file(names.METRICS)
@@ -81,6 +82,7 @@ def load_evidence(evidence_dir: str) -> dict:
     ev["integrity"] = get(INTEGRITY_JSON)
     ev["metrics"] = get(METRICS_JSON)
     ev["ux"] = get(UX_JSON)
+    ev["status"] = get(STATUS_JSON) if os.path.exists(os.path.join(evidence_dir, STATUS_JSON)) else None
     for key, rel in (("stats", STATS_JSONL), ("canary", CANARY_JSONL)):
         rows, problem = _read_jsonl(os.path.join(evidence_dir, rel))
         if problem:

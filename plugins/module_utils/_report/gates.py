@@ -10,11 +10,13 @@ A gate is `passed: True`, `False`, or `None` when its evidence is missing or unr
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple
+from typing import Callable
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
 from ansible_collections.examday.ops.plugins.module_utils._report.canary import what_students_saw
+from ansible_collections.examday.ops.plugins.module_utils._report.gate_base import (  # noqa: F401  (re-exported)
+    _REGISTERED, Gate, GateInput, _missing, hard_gate,
+)
 from ansible_collections.examday.ops.plugins.module_utils._report.stale import explain_stale
 from ansible_collections.examday.ops.plugins.module_utils._report.evidence import (
     CANARY_JSONL, FAULTS_JSON, FREEZE_GLOB, INTEGRITY_JSON, LOAD_DIR, METRICS_JSON, RAW_JSON_GZ,
@@ -27,62 +29,8 @@ from ansible_collections.examday.ops.plugins.module_utils._report.values import 
     as_dict, as_int, as_list, as_num, clip, count_of, norm_name, numeric_fields, rounded, scalar_sample,
 )
 
-NOT_JUDGED = "not judged in this report"
-
-
-class GateInput(NamedTuple):
-    """What every gate function is given: the evidence, the load analysis, the thresholds, and what
-    the canary saw (per fault, and readiness that lied)."""
-    ev: dict
-    load: dict
-    th: dict
-    require_reconciliation: bool = True
-    seen: dict | None = None
-
-
-@dataclass(frozen=True)
-class Gate:
-    """One hard gate. `rule` is formatted with the resolved thresholds (`{p95_ms:g}`)."""
-    id: str
-    name: str
-    unit: str
-    rule: str
-    mitigation: str
-    evaluate: Callable[[Gate, GateInput], dict]
-
-    def rule_text(self, th: dict) -> str:
-        return self.rule.format(**th)
-
-    def result(self, passed: bool | None, value: Any, threshold: Any, rule: str, evidence: list[str],
-               detail: str) -> dict:
-        """The gate's entry in the report (and the module's `gates` result)."""
-        return {"id": self.id, "name": self.name, "passed": passed, "value": value, "threshold": threshold,
-                "unit": self.unit, "rule": rule, "evidence": evidence, "detail": detail}
-
-    def not_judged(self) -> dict:
-        """The entry shown for a gate left out of this report (post-exam: no load, no faults)."""
-        return self.result(None, None, None, NOT_JUDGED, [], NOT_JUDGED)
-
-
-_REGISTERED: list[Gate] = []
-
-
-def hard_gate(gid: str, name: str, unit: str, rule: str, mitigation: str) -> Callable:
-    """Registers the decorated function as the gate's judge, in report order."""
-    def register(func: Callable[[Gate, GateInput], dict]) -> Callable[[Gate, GateInput], dict]:
-        if any(g.id == gid for g in _REGISTERED):
-            raise ValueError(f"gate {gid} registered twice")
-        _REGISTERED.append(Gate(gid, name, unit, rule, mitigation, func))
-        return func
-    return register
-
 
 # -- helpers -------------------------------------------------------------------------------------
-
-def _missing(ev: dict, rel: str) -> str:
-    problem = ev["problems"].get(rel)
-    return f"no evidence: {rel} {problem}" if problem else f"no evidence: {rel} missing"
-
 
 def _integrity_parts(ev: dict, th: dict) -> tuple[list, list]:
     loss_names = set(th["data_loss_checks"])
@@ -561,6 +509,9 @@ def _db_pool(gate: Gate, inp: GateInput) -> dict:
     return gate.result(worst < limit, rounded(worst), limit, rule, files, detail)
 
 
+# The opt-in gates of the exam-day records (after an incident), registered after the rehearsal's.
+import ansible_collections.examday.ops.plugins.module_utils._report.gates_incident  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+
 # -- the registry and its use --------------------------------------------------------------------
 
 GATE_REGISTRY: tuple[Gate, ...] = tuple(_REGISTERED)
@@ -582,7 +533,7 @@ def evaluate_gates(ev: dict, load: dict, th: dict, only: list[str] | None = None
     if unknown:
         raise OpsError(f"unknown gate {unknown[0]!r}; the gates are {', '.join(GATE_IDS)}.")
     inp = GateInput(ev, load, th, require_reconciliation, seen if seen is not None else what_students_saw(ev, th))
-    return [g.evaluate(g, inp) for g in GATE_REGISTRY if not only or g.id in only]
+    return [g.evaluate(g, inp) for g in GATE_REGISTRY if (g.id in only if only else not g.opt_in)]
 
 
 def verdict(gates: list[dict]) -> str:

@@ -1,8 +1,9 @@
 # Copyright: examday.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The built-in Jinja2 template of report.md, embedded (modules reach their host without files/).
+"""The built-in Jinja2 templates of report.md, embedded (modules reach their host without files/).
 
-GENERATED from files/templates/report.md.j2 by files/templates/embed.py: edit the .j2 file, then run it."""
+GENERATED from files/templates/report.md.j2 and record.md.j2 by files/templates/embed.py: edit the .j2
+files, then run it."""
 from __future__ import annotations
 
 TEMPLATE = r'''{#
@@ -596,4 +597,103 @@ Paths relative to `{{ report.evidence_dir }}`.
 
 {{ appendix.log_files | map('code') | join(', ') or not_measured ~ ' (no log capture in metrics/)' }}{{
 '; freeze record `' ~ report.files_present.freeze ~ '`' if report.files_present.freeze else '' }}
+'''
+RECORD_TEMPLATE = r'''{#- The built-in template of the exam-day records (verify_recovery, emergency_restart): the verdict
+    and what failed first, then the evidence an on-call engineer reads after an incident. -#}
+{% macro box(v) %}{{ '[x]' if v is true else '[ ]' }}{% endmacro %}
+# {{ report.title }}
+
+**Verdict**: **{{ report.verdict }}**{% if report.failed_gates %}: {{ report.failed_gates | join(', ') }}{% endif %}
+
+
+**Date**: {{ report.date }}
+**Environment**: {{ report.environment }}
+**API URL**: {{ report.api_url }}
+**Run**: {{ (report.run.playbook or 'not recorded') | md }} on {{ (report.run.host or 'not recorded') | md
+}}, window {{ report.run.started_at or not_measured }} to {{ report.run.finished_at or not_measured }}
+**Evidence**: `{{ report.evidence_dir }}`
+
+## What failed
+
+{% for g in report.gates if g.passed is not true %}
+- **{{ g.name }}**: {{ g.detail | md }}
+{% endfor %}
+{% for p in report.problems %}
+- **{{ p.phase }}** did not run to its end: {{ p.error | md }}
+{% endfor %}
+{% if report.verdict == 'GO' and not report.problems %}
+Nothing: every gate passed.
+{% endif %}
+
+## Gates
+
+| gate | result | value | rule | detail |
+|---|---|---|---|---|
+{% for g in report.gates %}
+| {{ g.name }} | {{ g | result }} | {{ g.value | value(g.unit) | md }} | {{ g.rule | md }} | {{ g.detail | md }} |
+{% endfor %}
+
+{% if report.faults %}
+## The restart
+
+{% for f in report.faults %}
+- **{{ f.name | md }}**: from {{ f.injected_at or not_measured }} to {{ f.ended_at or not_measured }}{% if f.error %}, failed: {{ f.error | md }}{% endif %}
+
+{% for s in f.services %}
+  - {{ s.service }}: restarted in {{ s.restart_s | seconds }}, healthy after {{ s.healthy_after_s | seconds }}
+{% endfor %}
+{% endfor %}
+{% set recovery = view.gates.recovery %}
+- **What students saw** (the canary): {{ recovery.detail | md }}
+
+{% endif %}
+## Session continuity (one student)
+
+{% if report.ux %}
+| check | result | detail |
+|---|---|---|
+{% for name, c in report.ux.checks.items() %}
+| {{ name }} | {{ 'PASS' if c.passed is true else ('FAIL' if c.passed is false else 'not measured') }} | {{ c.detail | md }} |
+{% endfor %}
+{% else %}
+{{ not_measured }} (no ux.json)
+{% endif %}
+
+## Data integrity
+
+{% if report.integrity and report.integrity.checks %}
+| check | result | count |
+|---|---|---|
+{% for c in report.integrity.checks %}
+| {{ c.name | md }} | {{ 'PASS' if c.passed is true else ('FAIL' if c.passed is false else 'not measured') }} | {{ c.count | n }} |
+{% endfor %}
+{% else %}
+{{ not_measured }} (no integrity.json)
+{% endif %}
+
+## The logs since the incident
+
+{% set m = report.metrics %}
+{% if m %}
+- Requests logged by the backends: {{ m.http_status.total | n }}, 5xx {{ m.http_status['5xx'] | n }} ({{ m.http_status.error_rate_pct | pct }})
+- Error records of the backends: {% for k, v in m.backend_error_events.items() %}{{ k | md }} {{ v }}{{ ', ' if not loop.last }}{% else %}none{% endfor %}
+
+- The edge: {{ m.edge_errors.requests | n }} requests, 5xx {{ m.edge_errors['5xx'] | n }}, upstream errors {{
+m.edge_errors.upstream_errors | n }}, error lines {{ m.edge_errors.error_lines | n }}
+{% for x in m.edge_error_samples %}
+  - `{{ x.ts }}` {{ x.kind }}: `{{ x.line | md }}`
+{% endfor %}
+- Request ids traceable: {{ view.gates.audit_logs.detail | md }}
+- DB pool: {{ view.gates.db_pool.detail | md }}
+{% else %}
+{{ not_measured }} (no metrics/metrics.json)
+{% endif %}
+
+## Next steps
+
+{% for g in report.gates if g.passed is not true %}
+- {{ g.name }}: {{ view.mitigations[g.id] | md }}
+{% else %}
+- Keep watching (playbooks/watch.yml) and note the incident in the day's lessons learned.
+{% endfor %}
 '''

@@ -157,6 +157,10 @@ def _fault_section(ev: dict, load: dict, th: dict, seen: list) -> list[dict]:
             "window_within_budget": (window["error_rate_pct"] <= th["fault_error_budget_pct"])
             if window and window.get("requests") else None,
             "before": states["before"], "after": states["after"],
+            # an ordered restart's steps (the recovery drill, the emergency restart)
+            "services": [{"service": clip(as_dict(x).get("service"), 80), "restart_s": rounded(as_dict(x).get("restart_s")),
+                          "healthy_after_s": rounded(as_dict(x).get("healthy_after_s"))}
+                         for x in as_list(as_dict(fault.get("details")).get("services"))],
         })
     return out
 
@@ -224,6 +228,12 @@ def _metrics_section(ev: dict) -> dict | None:
         "sessions": numeric_fields(metrics.get("sessions")),
         "prometheus": numeric_fields(prometheus) if prometheus else None,
         "containers": containers,
+        # the logs' errors of the window: the backends' error records by event, a few of the edge's error lines
+        "backend_error_events": {clip(k, 80): as_int(v) for k, v in
+                                 as_dict(as_dict(metrics.get("backend_errors")).get("events")).items()},
+        "edge_error_samples": [{"ts": clip(as_dict(x).get("ts"), 40), "kind": clip(as_dict(x).get("kind"), 40),
+                                "line": clip(as_dict(x).get("line"), 300)}
+                               for x in as_list(as_dict(metrics.get("edge_errors")).get("samples"))[:5]],
     }
 
 

@@ -352,6 +352,7 @@ def markdown_view(report: dict) -> dict:
         "assessment": assessment(report),
         "findings": _findings(report),
         "gates": gates,
+        "mitigations": {g.id: g.mitigation for g in GATE_REGISTRY},
         "ux_ok": {"sessions": _ux_step_ok(ux, "create_session"), "answer": _ux_step_ok(ux, "answer"),
                   "submit": _ux_step_ok(ux, "submit")},
         "ux_note": "ux.json" if ux else "no ux.json",

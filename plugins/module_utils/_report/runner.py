@@ -19,8 +19,13 @@ from ansible_collections.examday.ops.plugins.module_utils._report.gates import e
 from ansible_collections.examday.ops.plugins.module_utils._report.model import build_report, stats_series
 from ansible_collections.examday.ops.plugins.module_utils._report.render_html import render_html
 from ansible_collections.examday.ops.plugins.module_utils._report.render_junit import render_junit
+from ansible_collections.examday.ops.plugins.module_utils._report.md_template import RECORD_TEMPLATE, TEMPLATE
 from ansible_collections.examday.ops.plugins.module_utils._report.render_md import read_template, render_markdown
 from ansible_collections.examday.ops.plugins.module_utils._report.thresholds import resolve_thresholds
+
+# The built-in report.md templates (source, name in errors): the rehearsal's sections (post-exam too), or
+# the exam-day record's (verify_recovery, emergency_restart: the verdict and what failed first).
+LAYOUTS = {"rehearsal": (TEMPLATE, "report.md.j2 (built in)"), "record": (RECORD_TEMPLATE, "record.md.j2 (built in)")}
 
 REPORT_MD, REPORT_JSON, REPORT_XML, REPORT_HTML = "report.md", "report.json", "report.xml", "report.html"
 
@@ -47,10 +52,13 @@ def write_files(directory: str, contents: dict[str, str], check_mode: bool) -> t
 
 def make_report(evidence_dir: str, thresholds: dict | None = None, meta: dict | None = None,
                 gates: list[str] | None = None, require_reconciliation: bool = True,
-                template: str | None = None, previous: str | None = None) -> dict:
+                template: str | None = None, previous: str | None = None, layout: str = "rehearsal") -> dict:
     """Everything but writing: the report content and the four renderings. `template` is the path of
-    a Jinja2 template for report.md (default: the built-in one); `previous` the evidence directory of
-    the rehearsal to compare with, or "auto" for the newest one of the same environment next to it."""
+    a Jinja2 template for report.md (default: the built-in one of `layout`, rehearsal or record); `previous`
+    the evidence directory of the rehearsal to compare with, or "auto" for the newest one of the same
+    environment next to it."""
+    if layout not in LAYOUTS:
+        raise OpsError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}.")
     th = resolve_thresholds(thresholds)
     template_source = read_template(template) if template else None
     ev = load_evidence(evidence_dir)
@@ -59,7 +67,10 @@ def make_report(evidence_dir: str, thresholds: dict | None = None, meta: dict | 
     gates = evaluate_gates(ev, load, th, gates, require_reconciliation, seen)
     report = build_report(ev, load, gates, th, meta or {}, seen)
     _compare(report, evidence_dir, previous, th)
-    markdown = render_markdown(report, template_source, template) if template else render_markdown(report)
+    if template:
+        markdown = render_markdown(report, template_source, template)
+    else:
+        markdown = render_markdown(report, LAYOUTS[layout][0], LAYOUTS[layout][1])
     return {
         "report": report,
         "contents": {
@@ -88,9 +99,9 @@ def _compare(report: dict, evidence_dir: str, previous: str | None, th: dict) ->
 
 def run(evidence_dir: str, thresholds: dict | None, meta: dict, check_mode: bool,
         gates: list[str] | None = None, require_reconciliation: bool = True, template: str | None = None,
-        previous: str | None = None) -> dict:
+        previous: str | None = None, layout: str = "rehearsal") -> dict:
     """The module's work: the verdict, the gates, and the files written (none in check mode)."""
-    made = make_report(evidence_dir, thresholds, meta, gates, require_reconciliation, template, previous)
+    made = make_report(evidence_dir, thresholds, meta, gates, require_reconciliation, template, previous, layout)
     report = made["report"]
     files, changed = write_files(evidence_dir, made["contents"], check_mode)
     return {"changed": changed, "verdict": report["verdict"], "gates": report["gates"],
