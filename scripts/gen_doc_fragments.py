@@ -129,6 +129,14 @@ D = {
     "exam_mode.jobs_evidence.window": "Seconds of log read when nothing changed.",
     "exam_mode.freeze_flag": "The student-blocking sibling flag, never touched unless asked for explicitly.",
     "jobs": "Background jobs turned off by the freeze.",
+    "rollback": "The rollback guard (playbooks/rollback_guard.yml): a switch that stops new sessions while the running "
+                "ones go on.",
+    "rollback.new_sessions_flag": "A key of I(exam_mode.flag.table) (same columns and value type) that, when true, makes "
+                                  "the platform refuse new sessions. Empty (the real platform's default): the platform "
+                                  "has no such switch, and the guard says so and changes nothing.",
+    "rollback.refused_status": "HTTP status of a session creation refused by the switch.",
+    "rollback.refused_code": "Its error code (empty: any).",
+    "rollback.streak": "Refusals in a row that prove the switch took effect (every backend process caches flags).",
     "jobs.services": "Compose services that only run jobs (stopped or paused).",
     "jobs.container_action": "C(stop) or C(pause) those services.",
     "jobs.scan_services": "Services searched for job processes (paused with SIGSTOP).",

@@ -1222,4 +1222,25 @@ options:
                 description: "argv to retire."
                 type: list
                 elements: str
+      rollback:
+        description: "The rollback guard (playbooks/rollback_guard.yml): a switch that stops new sessions while the running ones go on."
+        type: dict
+        suboptions:
+          new_sessions_flag:
+            description: "A key of I(exam_mode.flag.table) (same columns and value type) that, when true, makes the platform refuse new sessions.
+              Empty (the real platform's default): the platform has no such switch, and the guard says so and changes nothing."
+            type: str
+            default: ""
+          refused_status:
+            description: "HTTP status of a session creation refused by the switch."
+            type: int
+            default: 423
+          refused_code:
+            description: "Its error code (empty: any)."
+            type: str
+            default: ""
+          streak:
+            description: "Refusals in a row that prove the switch took effect (every backend process caches flags)."
+            type: int
+            default: 8
 """

@@ -14,7 +14,7 @@ import shutil
 import time
 from typing import Callable
 
-from ansible_collections.examday.ops.plugins.module_utils import _docker_cli, _env_file
+from ansible_collections.examday.ops.plugins.module_utils import _docker_cli, _env_file, _flags
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, run_checked
 from ansible_collections.examday.ops.plugins.module_utils._exam_mode import (
     Probe, effect_verdict, guard_flag_name, worker_verdict)
@@ -22,24 +22,11 @@ from ansible_collections.examday.ops.plugins.module_utils._platform.api import P
 from ansible_collections.examday.ops.plugins.module_utils._platform.profile import error_code, relative_path
 
 MECHANISMS = ("env", "api", "flag")
-# How a boolean is written to the flag's value column, by its SQL type.
-VALUE_FORMATS = {
-    "jsonb": ("to_jsonb(%s::boolean)", lambda v: v),
-    "boolean": ("%s::boolean", lambda v: v),
-    "text": ("%s::text", lambda v: "true" if v else "false"),
-    "integer": ("%s::integer", lambda v: 1 if v else 0),
-}
-UPDATED_BY_CASTS = {"uuid": "%s::uuid", "text": "%s::text", "integer": "%s::integer"}
 
 Runner = Callable[[list], "tuple[int, str, str]"]
 
 
-def truthy(value) -> bool:
-    if isinstance(value, dict):
-        value = value.get("enabled")
-    if isinstance(value, str):
-        return value.strip().strip('"').lower() in ("1", "true", "yes", "on")
-    return bool(value)
+truthy = _flags.truthy
 
 
 class ExamModeManager:
@@ -143,26 +130,12 @@ class ExamModeManager:
                 raise OpsError(f"unknown compose service(s) {', '.join(unknown)}; the project has {', '.join(services)}.")
 
     # ------------------------------------------------------------------ mechanisms: read
-    def _flag_sql(self, template: str, **columns):
-        from psycopg import sql  # the flag mechanism needs psycopg; the module reports it if missing
-        flag = self.em["flag"]
-        names = {k: sql.Identifier(flag[f"{k}_column"]) for k in ("key", "value")}
-        names.update({k: sql.Identifier(v) for k, v in columns.items()})
-        return sql.SQL(template).format(table=sql.Identifier(*flag["table"].split(".")), **names)
-
     def _read_flag(self):
-        flag = self.em["flag"]
         conn = self.db_connect(self.p["db"])  # raises OpsError naming the cause
         try:
-            with conn.cursor() as cur:
-                cur.execute(self._flag_sql("SELECT {value} FROM {table} WHERE {key} = %s"), (flag["key"],))
-                row = cur.fetchone()
-            conn.rollback()
-        except Exception as exc:
-            raise OpsError(f"cannot read {flag['table']}.{flag['key']}: {str(exc).strip().splitlines()[0]}.") from None
+            return _flags.read_flag(conn, self.em["flag"], self.em["flag"]["key"])
         finally:
             conn.close()
-        return None if row is None else truthy(row[0])
 
     def _env_state(self) -> dict:
         e, var = self.p["env"], self.em["env"]["var"]
@@ -246,36 +219,9 @@ class ExamModeManager:
 
     def _apply_flag(self) -> dict:
         flag = self.em["flag"]
-        expr, encode = VALUE_FORMATS[flag["value_type"]]
-        cols = ["{key}", "{value}"]
-        values = ["%s", expr]
-        args: list = [flag["key"], encode(self.desired)]
-        sets = ["{value} = EXCLUDED.{value}"]
-        extra = {}
-        for part, cast, value in (("updated_at", "now()", None),
-                                  ("updated_by", UPDATED_BY_CASTS[flag["updated_by_type"]],
-                                   flag["updated_by"] or "examday.ops"),
-                                  ("reason", "%s", self.p["reason"])):
-            column = flag[f"{part}_column"]
-            if not column:
-                continue
-            extra[part] = column
-            cols.append("{" + part + "}")
-            values.append(cast)
-            sets.append("{%s} = EXCLUDED.{%s}" % (part, part))
-            if value is not None:
-                args.append(value)
-        template = (f"INSERT INTO {{table}} ({', '.join(cols)}) VALUES ({', '.join(values)}) "
-                    f"ON CONFLICT ({{key}}) DO UPDATE SET {', '.join(sets)}")
         conn = self.db_connect(self.p["db"])
         try:
-            with conn.cursor() as cur:
-                cur.execute(self._flag_sql(template, **extra), args)
-            conn.commit()
-        except Exception as exc:  # a driver error becomes one sentence (type mismatch, constraint)
-            conn.rollback()
-            raise OpsError(f"setting {flag['table']}.{flag['key']} failed: {str(exc).strip().splitlines()[0]}; "
-                           "check examday_platform.exam_mode.flag (value_type, updated_by_type).") from None
+            _flags.upsert_flag(conn, flag, flag["key"], self.desired, self.p["reason"])
         finally:
             conn.close()
         return {"flag": flag["key"], "value": self.desired}

@@ -45,6 +45,8 @@ seealso:
     description: Sample during the load and capture the metrics after it.
   - module: examday.ops.student_flow
     description: One student's whole exam through the API.
+  - module: examday.ops.new_sessions
+    description: The rollback guard (stop new sessions while running ones go on).
   - module: examday.ops.watch
     description: The live watch during the exam.
 """
@@ -1143,6 +1145,22 @@ platform:
               description: "argv to retire."
               type: list
               elements: str
+    rollback:
+      description: "The rollback guard: a switch that stops new sessions while the running ones go on."
+      type: dict
+      contains:
+        new_sessions_flag:
+          description: "A key of the flag table that makes the platform refuse new sessions; empty when it has none."
+          type: str
+        refused_status:
+          description: "HTTP status of a refused session creation."
+          type: int
+        refused_code:
+          description: "Its error code (empty - any)."
+          type: str
+        streak:
+          description: "Refusals in a row that prove the switch took effect."
+          type: int
   sample:
     name: the lab (reference platform 1)
     readiness: {rule: flat, status_path: status, checks_path: checks, ok_words: [ok, up, healthy, pass], ok_status: [200]}

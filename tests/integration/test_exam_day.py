@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 import time
 
 from tests.integration.conftest import ROOT
@@ -71,7 +72,7 @@ def test_emergency_restart_restarts_in_order_measures_the_outage_and_verifies_re
     assert_no_secret({**artifacts(directory), "ansible stdout": proc.stdout})
 
 
-def test_verify_recovery_after_a_planted_lost_write_is_no_go_naming_it(lab):
+def test_verify_recovery_after_a_planted_lost_write_is_no_go_naming_it(lab, tmp_path):
     rc, flow = lab.module("student_flow", {"api_url": "{{ examday_api_url }}", "email": "{{ examday_student_email }}",
                                            "password": "{{ examday_student_password }}", "experience_checks": False})
     assert rc == 0, flow
@@ -102,3 +103,59 @@ def test_verify_recovery_after_a_planted_lost_write_is_no_go_naming_it(lab):
     assert "## What failed\n\n- **zero data loss**: " in record and "| missing_answers | FAIL | 1 |" in record
     # the platform itself is healthy: health, readiness, the student's session continuity all passed
     assert all(g["passed"] for g in report["gates"] if g["id"] in ("platform_status", "user_experience", "run_complete"))
+
+    # the day's lessons-learned record lists it, from this record alone
+    day = tmp_path / "reports"
+    shutil.copytree(directory, day / os.path.basename(directory))
+    stamp = os.path.basename(directory).rsplit("-", 1)[1]  # YYYYMMDD_HHMMSS (UTC)
+    lab.playbook("lessons_learned.yml", "-e", f"examday_reports_dir={day}", "-e",
+                 f"lessons_date={stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}")
+    (lessons,) = glob.glob(str(day / "lessons-learned-*-lab.md"))
+    with open(lessons, encoding="utf-8") as fh:
+        text = fh.read()
+    assert "recovery verification: zero data loss - " in text and "missing_answers" in text
+    assert "Recovery verified at " in text and "NO-GO (failed: zero_data_loss)" in text
+    assert "| recovery verification | lab | NO-GO: zero_data_loss failed |" in text
+
+
+def test_the_rollback_guard_stops_new_sessions_by_effect_counts_the_running_ones_and_opens_again(lab, tmp_path):
+    # a platform without a switch (lab-b's profile, like the real platform) is told so; nothing is touched
+    proc = lab.playbook("rollback_guard.yml", "-i", os.path.join(ROOT, "inventories", "lab-b"), check=False)
+    assert proc.returncode != 0 and ("has no switch that stops new sessions (examday_platform.rollback."
+                                     "new_sessions_flag is empty), so the rollback guard changed nothing.") in proc.stdout
+    # prod is refused without the typed confirmation
+    proc = lab.playbook("rollback_guard.yml", "-e", "examday_environment=prod", check=False)
+    assert proc.returncode != 0 and "stopping new sessions needs -e 'rollback_confirmation=STOP NEW SESSIONS lab'" \
+        in proc.stdout
+    assert lab.flag("NEW_SESSIONS_CLOSED") in (None, False)
+
+    # one running session of a student of this test: the drain cannot end while it runs
+    email, password = lab.next_student()
+    token = lab.token(email, password)
+    running = lab.new_session(token)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    try:
+        proc = lab.playbook("rollback_guard.yml", "-e", "rollback_drain_minutes=0.1", "-e",
+                            f"examday_reports_dir={reports}", check=False)
+        active = lab.sql("SELECT count(*) FROM test_sessions WHERE status = 'ACTIVE'")[0][0]
+        assert proc.returncode != 0 and active >= 1
+        assert f"new sessions are closed, but {active} sessions were still active after 0.1 minutes" in proc.stdout
+        assert lab.flag("NEW_SESSIONS_CLOSED") in (True, "true")
+        # proven by effect: another student cannot start, the running session goes on
+        other = lab.token(*lab.next_student())
+        refused = lab.post("/v1/sessions", {"mode": "EXAM", "year": 2026, "blocks": ["A"], "count": 5}, other)
+        assert refused.status_code == 423 and refused.json()["error_code"] == "NEW_SESSIONS_CLOSED"
+        assert lab.get(f"/v1/sessions/{running['session_id']}", token).status_code == 200
+    finally:
+        proc = lab.playbook("rollback_guard.yml", "-e", "rollback_state=open", "-e", f"examday_reports_dir={reports}",
+                            check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "new sessions open" in proc.stdout and lab.flag("NEW_SESSIONS_CLOSED") in (False, "false")
+    assert lab.new_session(lab.token(*lab.next_student()))["session_id"]
+    (record,) = glob.glob(str(reports / "rollback_guard-lab-*.json"))
+    with open(record, encoding="utf-8") as fh:
+        opened = json.load(fh)
+    assert opened["state"] == "open" and opened["before"] == "closed" and opened["verification"]["verified"]
+    assert opened["verification"]["probe_sessions_submitted"] >= 8  # what the probe was given, it submitted
+    assert_no_secret({"record": json.dumps(opened), "ansible stdout": proc.stdout})

@@ -218,6 +218,8 @@ class App:
 
     def create_session(self, req):
         spec = validation.session_create(req.body)
+        if self.flags.new_sessions_closed():
+            raise ApiError(423, "NEW_SESSIONS_CLOSED", "new sessions are closed (the rollback guard)")
         self.limit(req, "session_create", str(req.user["id"]), self.cfg.session_create_per_user)
         sid = uuid.uuid4()
         with self.pool.transaction() as cur:

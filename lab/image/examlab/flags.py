@@ -1,4 +1,6 @@
-"""System flags (EXAM_MODE, FREEZE_UPDATES) with the per-process cache the real platform has.
+"""System flags (EXAM_MODE, FREEZE_UPDATES, NEW_SESSIONS_CLOSED) with the per-process cache the real
+platform has. NEW_SESSIONS_CLOSED is the lab's own: the real platform has no switch that stops new
+sessions, the lab has one so the rollback guard can be proven on it.
 
 EXAM_MODE comes from the system_flags row when it exists; without a row, the EXAM_MODE
 environment variable read at start is the default (the lab's "env" mechanism)."""
@@ -9,6 +11,7 @@ import time
 
 EXAM_MODE = "EXAM_MODE"
 FREEZE_UPDATES = "FREEZE_UPDATES"
+NEW_SESSIONS_CLOSED = "NEW_SESSIONS_CLOSED"
 
 
 def truthy(value) -> bool:
@@ -52,6 +55,9 @@ class FlagCache:
 
     def freeze_updates(self) -> bool:
         return truthy(self._fresh_rows().get(FREEZE_UPDATES, False))
+
+    def new_sessions_closed(self) -> bool:
+        return truthy(self._fresh_rows().get(NEW_SESSIONS_CLOSED, False))
 
 
 def load_flags(pool) -> dict:

@@ -22,6 +22,15 @@ REPORT_FILES = (REPORT_MD, REPORT_JSON, REPORT_XML, REPORT_HTML)
 SMOKE_FLOW = "smoke-flow.json"   # playbooks/smoke.yml's student flow (read by no report)
 FREEZE_PREFIX = "freeze-"        # freeze-<host>-<time>.json (the freeze role's record)
 UNFREEZE_PREFIX = "unfreeze-"
+# The day's records in the reports directory, by kind: <prefix><host>-<YYYYMMDD_HHMMSS>, a directory
+# (its report.json, or watch.json) or a .json file. The lessons-learned record reads them all.
+DAY_RECORDS = {
+    "preflight": ("preflight-", "file"), "freeze": (FREEZE_PREFIX, "file"), "watch": ("watch-", "dir"),
+    "emergency_restart": ("emergency_restart-", "dir"), "verify_recovery": ("verify_recovery-", "dir"),
+    "post_exam": ("post_exam-", "dir"), "unfreeze": (UNFREEZE_PREFIX, "file"),
+    "rollback_guard": ("rollback_guard-", "file"),
+}
+LESSONS = "lessons-learned-{date}{host}.md"  # in the reports directory, per exam day (and host: "-<host>")
 
 METRICS_DIR = "metrics"
 METRICS = "metrics.json"         # in METRICS_DIR

@@ -92,6 +92,12 @@ def resolve(profile: dict) -> dict:
         for key in ("status_path", "checks_path"):
             if profile[name][key]:
                 check_path(f"{name}.{key}", profile[name][key])
+    rb = profile["rollback"]
+    if rb["streak"] < 1:
+        _bad("rollback.streak", "must be at least 1")
+    taken = (profile["exam_mode"]["flag"]["key"], profile["exam_mode"]["freeze_flag"])
+    if rb["new_sessions_flag"] and rb["new_sessions_flag"] in taken:
+        _bad("rollback.new_sessions_flag", f"is {rb['new_sessions_flag']}, which is not a switch for new sessions")
     em = profile["exam_mode"]
     if em["probe"]["streak"] < 1:
         _bad("exam_mode.probe.streak", "must be at least 1")

@@ -205,6 +205,13 @@ COHORT = _group(
                    retire=_opt("list", elements="str")),
 )
 
+# The rollback guard (seed 002's Rollback Plan): a switch that stops new sessions while running ones
+# go on. The real platform has none (PLATFORM.md): empty, and the guard says so and changes nothing.
+ROLLBACK = _group(
+    new_sessions_flag=_opt("str", "", no_log=False),
+    refused_status=_opt("int", 423), refused_code=_opt("str", ""), streak=_opt("int", 8),
+)
+
 PLATFORM_OPTIONS = {
     "name": _opt("str", "exam platform"),
     "api": API,
@@ -218,6 +225,7 @@ PLATFORM_OPTIONS = {
     "schema": SCHEMA,
     "reconcile": _opt("dict", {}),
     "cohort": COHORT,
+    "rollback": ROLLBACK,
 }
 
 

@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The built-in Jinja2 templates of report.md, embedded (modules reach their host without files/).
 
-GENERATED from files/templates/report.md.j2 and record.md.j2 by files/templates/embed.py: edit the .j2
-files, then run it."""
+GENERATED from files/templates/report.md.j2, record.md.j2 and lessons.md.j2 by files/templates/embed.py:
+edit the .j2 files, then run it."""
 from __future__ import annotations
 
 TEMPLATE = r'''{#
@@ -696,4 +696,57 @@ m.edge_errors.upstream_errors | n }}, error lines {{ m.edge_errors.error_lines |
 {% else %}
 - Keep watching (playbooks/watch.yml) and note the incident in the day's lessons learned.
 {% endfor %}
+'''
+LESSONS_TEMPLATE = r'''{#- The post-exam lessons-learned record (seed 002's template), pre-filled from the day's records;
+    what only people know is left as marked blanks. -#}
+# Lessons Learned: {{ m.date }}{% if m.host %} ({{ m.host | md }}){% endif %}
+
+
+- **Date**: {{ m.date }}
+- **Issues Encountered**:
+{% for issue in m.issues %}
+  - {{ issue | md }}
+{% else %}
+  - None recorded by the day's records.
+{% endfor %}
+- **Resolution**:
+{% for r in m.resolutions %}
+  - {{ r | md }}
+{% else %}
+  - Nothing needed resolving.
+{% endfor %}
+  - {{ to_fill }}
+- **Prevention**:
+{% for gid in m.failed_gates %}
+  - {{ gid }}: {{ mitigations[gid] | default('') | md }}
+{% endfor %}
+{% for section in m.runbook_sections %}
+  - {{ section | md }}: see the runbook's Common Issues steps the alert named.
+{% endfor %}
+  - {{ to_fill }}
+- **Runbook Updates**:
+{% for section in m.runbook_sections %}
+  - Did "{{ section | md }}" in Common Issues match what was done?
+{% endfor %}
+  - {{ to_fill }}
+
+## The day's records
+
+| time (UTC) | record | host | outcome |
+|---|---|---|---|
+{% for e in m.entries %}
+| {{ e.at }} | {{ e.what }} | {{ e.host | md }} | {{ e.outcome | md }} |
+{% else %}
+| | no record of this day in {{ m.reports_dir | md }} | | |
+{% endfor %}
+
+{% if m.alerts %}
+## The live watch's alerts
+
+| raised | cleared | alert | worst | runbook |
+|---|---|---|---|---|
+{% for a in m.alerts %}
+| {{ a.raised_at }} | {{ a.cleared_at or 'still active' }} | {{ a.name | md }} | {{ a.worst | md }} {{ a.unit }} | {{ a.runbook | md }} |
+{% endfor %}
+{% endif %}
 '''

@@ -388,22 +388,26 @@ def read_template(path: str) -> str:
         raise OpsError(f"Template {path} cannot be read: {clip(getattr(exc, 'strerror', None) or exc, 200)}.") from None
 
 
-def render_markdown(report: dict, template: str | None = None, name: str = DEFAULT_TEMPLATE_NAME) -> str:
-    """report.md from the template source `template` (default: the built-in one), named `name` in errors."""
+def render_with(source: str, name: str, **context) -> str:
+    """Markdown from a Jinja2 template source with the report's filters, in a sandbox; `name` in errors."""
     if not HAS_JINJA2:
         raise OpsError("The Markdown report needs the Python library jinja2 where the module runs (the controller).")
     env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False)
     env.filters.update(FILTERS)
     env.globals.update(GLOBALS)
     try:
-        compiled = env.from_string(TEMPLATE if template is None else template)
+        compiled = env.from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise OpsError(f"Template {name} is not valid Jinja2: {_clause(exc.message or exc)} (line {exc.lineno}).") from None
-    view = markdown_view(report)
     try:
-        text = compiled.render(report=report, view=view)
+        text = compiled.render(**context)
     except (jinja2.TemplateError, ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
         line = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<template>"]
         where = f" (line {line[-1]})" if line else ""
         raise OpsError(f"Template {name} failed to render: {_clause(exc)}{where}.") from None
     return text.rstrip() + "\n"
+
+
+def render_markdown(report: dict, template: str | None = None, name: str = DEFAULT_TEMPLATE_NAME) -> str:
+    """report.md from the template source `template` (default: the built-in one), named `name` in errors."""
+    return render_with(TEMPLATE if template is None else template, name, report=report, view=markdown_view(report))

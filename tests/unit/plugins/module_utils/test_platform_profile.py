@@ -43,6 +43,9 @@ def test_defaults_are_the_real_platforms_facts():
     ({"cohort": {"domain": "x"}}, "cohort.domain is not a domain name"),
     ({"exam_mode": {"jobs_evidence": {"kind": "log"}}}, "jobs_evidence.service is needed"),
     ({"api": {"error_code": ["a..b"]}}, "api.error_code[0] is not a path"),
+    ({"rollback": {"new_sessions_flag": "FREEZE_UPDATES"}},
+     "rollback.new_sessions_flag is FREEZE_UPDATES, which is not a switch for new sessions"),
+    ({"rollback": {"streak": 0}}, "rollback.streak must be at least 1"),
 ])
 def test_a_bad_or_unknown_key_fails_naming_it(given, words):
     with pytest.raises(OpsError) as err:
