@@ -1039,7 +1039,7 @@ from ansible_collections.examday.ops.plugins.module_utils._common import OpsErro
 from ansible_collections.examday.ops.plugins.module_utils._metrics.capture import Capture
 from ansible_collections.examday.ops.plugins.module_utils._metrics.constants import METRICS_FILE
 from ansible_collections.examday.ops.plugins.module_utils._metrics.dbsample import DbSampler
-from ansible_collections.examday.ops.plugins.module_utils._metrics.redisinfo import redis_host, redis_info_text
+from ansible_collections.examday.ops.plugins.module_utils._metrics.redisinfo import redis_argument_spec, redis_host, redis_info_text
 from ansible_collections.examday.ops.plugins.module_utils._metrics.sampler import Sampler
 from ansible_collections.examday.ops.plugins.module_utils._platform.api import urllib_transport
 from ansible_collections.examday.ops.plugins.module_utils._platform.profile import resolve
@@ -1059,14 +1059,6 @@ def argument_spec() -> dict:
         compose_project={"type": "str", "default": "exam_platform"},
         captures_off={"type": "list", "elements": "str", "default": []},
         trace_request_ids={"type": "list", "elements": "str", "default": []},
-        redis={"type": "dict", "default": {}, "options": {
-            "host": {"type": "str"},
-            "port": {"type": "int", "default": 6379},
-            "username": {"type": "str"},
-            "password": {"type": "str", "no_log": True},
-            "container": {"type": "str"},
-            "network": {"type": "str"},
-        }},
         since={"type": "str"},
         until={"type": "str"},
         interval={"type": "float", "default": 2.0},
@@ -1081,6 +1073,7 @@ def argument_spec() -> dict:
         docker_timeout={"type": "int", "default": 120},
     )
     spec.update(_db.db_argument_spec())
+    spec.update(redis_argument_spec())
     spec.update(platform_argument_spec())
     spec.update(_thresholds.threshold_argument_spec())
     return spec

@@ -76,6 +76,18 @@ def redis_info_text(host: str, port: int, username: str | None, password: str | 
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
+def redis_argument_spec() -> dict:
+    """The `redis` option of the modules that read Redis (metrics_capture, watch)."""
+    return {"redis": {"type": "dict", "default": {}, "options": {
+        "host": {"type": "str"},
+        "port": {"type": "int", "default": 6379},
+        "username": {"type": "str"},
+        "password": {"type": "str", "no_log": True},
+        "container": {"type": "str"},
+        "network": {"type": "str"},
+    }}}
+
+
 def redis_host(runner, redis_opts: dict) -> str:
     """The address of the `redis` option: its host, else its container's address (on its network)."""
     if redis_opts.get("host"):

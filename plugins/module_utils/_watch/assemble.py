@@ -15,7 +15,7 @@ from ansible_collections.examday.ops.plugins.module_utils._evidence import names
 from ansible_collections.examday.ops.plugins.module_utils._exam_mode_manager import ExamModeManager
 from ansible_collections.examday.ops.plugins.module_utils._metrics.dbsample import DbSampler
 from ansible_collections.examday.ops.plugins.module_utils._metrics.redisinfo import (
-    parse_redis_info, redis_host, redis_info_text)
+    parse_redis_info, redis_argument_spec, redis_host, redis_info_text)
 from ansible_collections.examday.ops.plugins.module_utils._platform.api import (
     PlatformClient, api_argument_spec, urllib_transport)
 from ansible_collections.examday.ops.plugins.module_utils._platform.profile import resolve
@@ -32,6 +32,7 @@ def argument_spec() -> dict:
     spec.update(platform_argument_spec())
     spec.update(_db.db_argument_spec())
     spec.update(_thresholds.threshold_argument_spec())
+    spec.update(redis_argument_spec())
     spec.update(
         action={"type": "str", "choices": ["run", "follow", "stop"], "default": "run"},
         output_dir={"type": "path", "required": True},
@@ -46,14 +47,6 @@ def argument_spec() -> dict:
         compose_project={"type": "str", "default": "exam_platform"},
         expected_backends={"type": "int"},
         skip={"type": "list", "elements": "str", "choices": SKIPPABLE, "default": []},
-        redis={"type": "dict", "default": {}, "options": {
-            "host": {"type": "str"},
-            "port": {"type": "int", "default": 6379},
-            "username": {"type": "str"},
-            "password": {"type": "str", "no_log": True},
-            "container": {"type": "str"},
-            "network": {"type": "str"},
-        }},
         admin_email={"type": "str"},
         admin_password={"type": "str", "no_log": True},
         admin_token={"type": "str", "no_log": True},
