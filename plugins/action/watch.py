@@ -4,8 +4,10 @@
 (as `async`/`poll: 0` would) and, while it runs, asks it for its new lines (`action: follow`) every
 few seconds and prints them, one line per sample and per alert, without terminal control codes, so
 an operator and a CI log both see the watch live instead of one result hours later. When the play is
-interrupted the watch is asked to stop (its stop file) and its record stays valid. Everything else
-(check mode, follow, stop) runs the module as any module runs."""
+interrupted the watch is asked to stop (its stop file) where the worker still can; where it cannot
+(Ctrl-C ends Ansible's worker at once) the watch ends by itself once no follow has touched its
+heartbeat for HEARTBEAT_S, and its record stays valid. Everything else (check mode, follow, stop)
+runs the module as any module runs."""
 from __future__ import annotations
 
 import time
@@ -19,6 +21,7 @@ display = Display()
 MODULE = "examday.ops.watch"
 FOLLOW_EVERY_S = 5.0   # how often the lines are fetched (at most; a shorter interval is followed at its pace)
 GRACE_S = 300          # the async limit beyond the watch's own bound, for its last sample and record
+HEARTBEAT_S = 60       # a watch not followed this long ends (Ctrl-C ends Ansible's worker before it can say so)
 
 
 class ActionModule(ActionBase):
@@ -61,7 +64,8 @@ class ActionModule(ActionBase):
         limit = int(minutes * 60 + GRACE_S)
         self._task.async_val = limit
         try:
-            started = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars,
+            started = self._execute_module(module_name=MODULE, module_args=dict(args, heartbeat_timeout=HEARTBEAT_S),
+                                           task_vars=task_vars,
                                            wrap_async=not self._connection.has_native_async)
         finally:
             self._task.async_val = 0

@@ -105,7 +105,9 @@ def _file_entry(rec: dict) -> dict:
     if problem:
         return dict(rec, what=what, passed=None, issues=[f"the {what} record cannot be read: {problem}"])
     if rec["kind"] == "rollback_guard":
-        return dict(rec, what=what, passed=True, issues=[], guard=data.get("msg"))
+        failed = data.get("failed") is True
+        return dict(rec, what=what, passed=not failed, guard=data.get("msg"),
+                    issues=[f"the rollback guard failed: {data.get('msg')}"] if failed else [])
     verdict = data.get("verdict") if isinstance(data.get("verdict"), dict) else {}
     passed = data.get("passed") if rec["kind"] == "preflight" else verdict.get("passed")
     reasons = verdict.get("reasons") or []
@@ -147,7 +149,7 @@ def day_model(reports_dir: str, date: str, host: str | None = None) -> dict:
             resolutions.append(f"Emergency restart at {e['at']} ({r['steps']}): the students' outage "
                                f"{_value(r['outage_s'], 's')}, back {_value(r['recovery_s'], 's')} after it; "
                                f"verdict {e['verdict']}.")
-        elif e["kind"] == "rollback_guard":
+        elif e["kind"] == "rollback_guard" and e.get("passed"):
             resolutions.append(f"Rollback guard at {e['at']}: {e.get('guard')}.")
         elif e["kind"] == "verify_recovery":
             resolutions.append(f"Recovery verified at {e['at']}: {e['verdict']}"

@@ -38,6 +38,7 @@ class Guard:
         self.rb, self.flag = self.profile["rollback"], self.profile["exam_mode"]["flag"]
         self.token: str | None = None
         self.probe_sessions: list = []
+        self.unsubmitted: list = []  # sessions the probe was given but could not submit (they stay active)
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
@@ -111,9 +112,15 @@ class Guard:
             return True
         if self.client.ok("create_session", resp):
             sid = self.client.value("create_session", "session_id", resp)
-            if sid is not None:
-                self.client.submit(self.token, sid, uuid.uuid4().hex)
-                self.probe_sessions.append(str(sid))
+            if sid is None:
+                self.unsubmitted.append("a session whose id the answer did not carry")
+                return False
+            try:
+                done = self.client.submit(self.token, sid, uuid.uuid4().hex)
+                ok = self.client.ok("submit", done)
+            except PlatformUnreachable:
+                ok = False
+            (self.probe_sessions if ok else self.unsubmitted).append(str(sid))
             return False
         return None
 
@@ -125,6 +132,10 @@ class Guard:
             got = self._probe_once()
             answers.append(got)
             streak = streak + 1 if got is want else 0
+            if self.unsubmitted:
+                raise OpsError(f"the probe was given session(s) it could not submit ({', '.join(self.unsubmitted[:5])}); "
+                               "they stay active for its student: submit them before counting on the drain.",
+                               probe_sessions_submitted=self.probe_sessions, unsubmitted=self.unsubmitted)
             if streak >= self.rb["streak"]:
                 return {"verified": True, "answers": len(answers), "probe_sessions_submitted": len(self.probe_sessions)}
             if self.clock() >= deadline:

@@ -120,6 +120,12 @@ options:
     description: Seconds any one docker command may take.
     type: int
     default: 30
+  heartbeat_timeout:
+    description:
+      - End the watch when no C(action=follow) has touched its heartbeat file (C(watch.followed)) for this many seconds.
+        The action plugin sets it (60), so a watch whose controller is gone (Ctrl-C, a lost ssh link) ends by itself;
+        unset, only the bound, the stop file or a signal end it.
+    type: float
 attributes:
   check_mode:
     description: Checks that every watched part answers, says what would be watched, and writes nothing.
@@ -171,7 +177,7 @@ record:
     started_at: {description: When it started (UTC)., type: str, sample: "2026-11-30T08:00:00.12Z"}
     finished_at: {description: When it ended (UTC)., type: str, sample: "2026-11-30T11:00:00.40Z"}
     stopped_by:
-      description: C(bound), C(stop file), C(SIGTERM), C(SIGINT), or C(error - ...).
+      description: C(bound), C(stop file), C(SIGTERM), C(SIGINT), C(not followed for N s ...) or C(error - ...).
       type: str
       sample: bound
     samples: {description: Samples taken., type: int, sample: 720}

@@ -126,4 +126,4 @@ def test_watch_raises_and_clears_a_redis_outage_live_and_sigterm_leaves_a_valid_
     for text in (output, json.dumps(record), page, open(os.path.join(watch_dir, "timeline.jsonl")).read()):
         assert "T0KEN-secret" not in text
     assert lab.flag() == flag_before
-    assert sorted(os.listdir(watch_dir)) == ["timeline.jsonl", "watch.html", "watch.json"]
+    assert sorted(os.listdir(watch_dir)) == ["timeline.jsonl", "watch.followed", "watch.html", "watch.json"]

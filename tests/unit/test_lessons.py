@@ -43,6 +43,9 @@ def day(tmp_path):
         "gates": [{"id": "zero_data_loss", "name": "zero data loss", "passed": False,
                    "detail": "data-loss checks failed: missing_answers (1)"}]})
     write(str(r / "rollback_guard-lab-20260601_101500.json"), {"msg": "new sessions closed, no session active"})
+    write(str(r / "rollback_guard-lab-20260601_101000.json"),
+          {"failed": True, "msg": "new sessions are closed, but 3 sessions were still active after 1 minutes; wait longer "
+                                  "(drain_minutes) before the rollback."})
     os.makedirs(r / "post_exam-lab-20260601_130000")  # a run that crashed before its report
     write(str(r / "freeze-lab-20260531_080000.json"), {"verdict": {"passed": False, "reasons": ["the day before"]}})
     write(str(r / "watch-other-20260601_083000" / "watch.json"), {"alerts": [RAISED], "samples": 3})
@@ -53,9 +56,12 @@ def test_the_record_is_pre_filled_from_the_days_records_only(day):
     model = _lessons.day_model(day, "2026-06-01", "lab")
     assert [(e["at"], e["what"]) for e in model["entries"]] == [
         ("08:00:10", "freeze"), ("08:30:00", "live watch"), ("09:42:10", "emergency restart"),
-        ("10:00:00", "recovery verification"), ("10:15:00", "rollback guard"), ("13:00:00", "post-exam")]
+        ("10:00:00", "recovery verification"), ("10:10:00", "rollback guard"), ("10:15:00", "rollback guard"),
+        ("13:00:00", "post-exam")]
     assert model["issues"] == [
         "10:00:00 recovery verification: zero data loss - data-loss checks failed: missing_answers (1)",
+        "10:10:00 the rollback guard failed: new sessions are closed, but 3 sessions were still active after 1 minutes; "
+        "wait longer (drain_minutes) before the rollback.",
         "13:00:00 post-exam left no verdict: report.json is missing",
         "2026-06-01T09:31:15.02Z live watch alert: Redis unreachable, no (cannot read Redis INFO from 127.0.0.1:16379: "
         "Error 111 connecting to 127.0.0.1:16379. Connection refused)",

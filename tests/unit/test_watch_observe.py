@@ -148,13 +148,21 @@ def test_the_page_and_the_followed_lines_of_a_watch(tmp_path):
             "ready": "status is 'degraded'", "redis_ok": False, "errors": {"redis": "Connection refused"}}
     feed = [next(samples), dict(down), dict(down, at="2026-11-21T22:32:15.000Z"), next(samples)]
     feed[-1]["at"] = "2026-11-21T22:32:30.000Z"
-    pages = []
-    watch = runner.Watch(lambda at, prev: feed.pop(0), alerts.Tracker(resolve({}), 2, 1), str(tmp_path), 0.01,
-                         0.0005, say=lambda _l: None, source="lab <prod>",
+    pages, box = [], []
+
+    def observe(_at, _previous):  # the four samples, then the watch is asked to end (no clock involved)
+        item = feed.pop(0)
+        if not feed:
+            box[0].request_stop("script ended")
+        return item
+    watch = runner.Watch(observe, alerts.Tracker(resolve({}), 2, 1), str(tmp_path), 0.01, 10, say=lambda _l: None,
+                         source="lab <prod>",
                          on_record=lambda rec, s: pages.append(page.render(rec, [x for x in [s] if x], resolve({}))))
+    box.append(watch)
     watch.run()
     followed = runner.follow(str(tmp_path))
-    assert followed["finished"] and followed["stopped_by"] == "bound"
+    assert followed["finished"] and followed["stopped_by"] == "script ended"
+    assert len([line for line in followed["lines"] if line.startswith("WATCH ")]) == 4
     kinds = [line.split()[0] for line in followed["lines"]]
     assert kinds[:3] == ["WATCH", "WATCH", "WATCH"] and "ALERT" in kinds
     assert any(line.startswith("WATCH 2026-11-21T22:32:00.000Z health/ready ok/FAIL") and "redis DOWN" in line

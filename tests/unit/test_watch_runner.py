@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -145,13 +146,27 @@ def test_a_failing_webhook_is_recorded_and_the_watch_goes_on(tmp_path, kind):
     assert "secret-token" not in written
 
 
-def test_restarts_are_counted_against_the_last_observed_sample(tmp_path):
+def test_restarts_are_counted_against_the_last_sample_that_saw_the_containers(tmp_path):
     seen, box = [], []
-    watch = runner.Watch(scripted(box, [HEALTHY, RuntimeError("docker: timeout"), HEALTHY], seen),
+    saw = dict(HEALTHY, restart_counts={"backend-1": 0}, started={"backend-1": "t0"})
+    blind = dict(HEALTHY, restart_counts=None, started=None)  # docker inspect timed out in that interval
+    watch = runner.Watch(scripted(box, [saw, RuntimeError("docker: timeout"), blind, dict(saw)], seen),
                          alerts.Tracker(resolve({})), str(tmp_path), interval=0.01, minutes=10, say=lambda _s: None)
     box.append(watch)
     watch.run()
-    assert seen[0] is None and seen[1]["observed_ok"] is True and seen[2] is seen[1]
+    # neither a failed observation nor one without the containers replaces the baseline of restarts
+    assert seen[0] is None and seen[1]["restart_counts"] == {"backend-1": 0} and seen[2] is seen[1]
+    assert seen[3] is seen[1]
+
+
+def test_a_watch_nobody_follows_any_more_ends_by_itself(tmp_path):
+    watch = runner.Watch(lambda at, _p: {"at": at, **HEALTHY}, alerts.Tracker(resolve({})), str(tmp_path),
+                         interval=0.05, minutes=10, say=lambda _s: None, heartbeat_timeout=0.5)
+    record = watch.run()  # nothing follows: the heartbeat run() created goes stale after 0.5 s
+    assert record["stopped_by"].startswith("not followed for ") and record["stopped_by"].endswith("(the controller is gone)")
+    assert record["finished_at"] and os.stat(tmp_path / "watch.followed").st_mode & 0o777 == 0o600
+    followed = runner.follow(str(tmp_path))  # a follow touches the heartbeat and reads the lines
+    assert followed["finished"] and followed["lines"] and time.time() - os.stat(tmp_path / "watch.followed").st_mtime < 5
 
 
 def test_an_error_in_the_loop_is_the_records_reason_to_stop(tmp_path):

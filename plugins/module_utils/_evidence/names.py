@@ -51,6 +51,7 @@ WATCH_TIMELINE = "timeline.jsonl"  # {"kind": "sample", ...sample} | {"kind": "a
 WATCH_RECORD = "watch.json"        # {started_at, finished_at, stopped_by, samples, alerts, active, ...}
 WATCH_PAGE = "watch.html"          # the page rewritten with the record (reloads itself while running)
 WATCH_STOP = "watch.stop"          # ends the watch after the sample in progress
+WATCH_HEARTBEAT = "watch.followed"  # touched by every follow: a watch nobody follows any more ends
 
 LOAD_DIR = "load"                # load/<scenario>/...
 LOAD_SUMMARY = "summary.json"

@@ -52,6 +52,7 @@ def argument_spec() -> dict:
         admin_token={"type": "str", "no_log": True},
         exam_mode_env_file={"type": "path"},
         offset={"type": "int", "default": 0},
+        heartbeat_timeout={"type": "float"},
         docker_timeout={"type": "int", "default": 30},
     )
     return spec
@@ -75,6 +76,8 @@ def _exam_mode_reader(p: dict, platform: dict, runner_fn, client: PlatformClient
     if mechanism == "env" and not p["exam_mode_env_file"]:
         raise OpsError("the profile's EXAM_MODE mechanism is env: exam_mode_env_file (the compose env file) is "
                        "required to read it, or skip exam_mode.")
+    if mechanism == "env" and not os.path.isfile(p["exam_mode_env_file"]):
+        raise OpsError(f"the env file {p['exam_mode_env_file']} does not exist (exam_mode_env_file).")
     params = {"mechanism": mechanism, "state": "enabled", "admin_token": p["admin_token"],
               "admin_email": p["admin_email"], "admin_password": p["admin_password"],
               "db": p["db"] if "database" not in p["skip"] else {}, "env": {"file": p["exam_mode_env_file"]},
@@ -95,6 +98,8 @@ def build(p: dict, out_dir: str, runner_fn, thresholds: dict, transport=None):
         raise OpsError("expected_backends must not be negative.")
     if p["docker_timeout"] <= 0:
         raise OpsError("docker_timeout must be above 0 seconds.")
+    if p["heartbeat_timeout"] is not None and p["heartbeat_timeout"] <= 0:
+        raise OpsError("heartbeat_timeout must be above 0 seconds.")
     tracker = alerts.Tracker(thresholds, p["raise_after"], p["clear_after"], p["rules"] or None)
     services, backend = platform["services"], platform["backend"]
     if not services.get("backend"):
@@ -129,8 +134,14 @@ def build(p: dict, out_dir: str, runner_fn, thresholds: dict, transport=None):
     watch = runner.Watch(observer, tracker, out_dir, p["interval"], p["minutes"], say=lambda _line: None,
                          webhook=p["webhook"] or "", webhook_format=p["webhook_format"],
                          source=p["source"] or platform.get("name") or "", stop_file=os.path.join(out_dir, names.WATCH_STOP),
-                         on_record=on_record, meta={"thresholds": thresholds, "compose_project": p["compose_project"]})
-    watched = observer.check()
+                         on_record=on_record, meta={"thresholds": thresholds, "compose_project": p["compose_project"]},
+                         heartbeat_timeout=p["heartbeat_timeout"])
+    try:
+        watched = observer.check()
+    except OpsError:
+        raise
+    except Exception as exc:  # pylint: disable=broad-except  # whatever cannot answer is one sentence
+        raise OpsError(f"the watch cannot start: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}.") from None
     if db_sampler is not None:
         db_sampler.close()  # the watch opens its own when it starts
     return watch, watched

@@ -49,7 +49,7 @@ def post(url: str, body: bytes, timeout: float = WEBHOOK_TIMEOUT_S) -> str | Non
 class Watch:
     def __init__(self, observe, tracker: alerts.Tracker, out_dir: str, interval: float, minutes: float,
                  say, webhook: str = "", webhook_format: str = "json", source: str = "", meta: dict | None = None,
-                 stop_file: str | None = None, on_record=None):
+                 stop_file: str | None = None, on_record=None, heartbeat_timeout: float | None = None):
         if not interval > 0:
             raise OpsError(f"watch interval must be above 0 seconds, got {interval!r}.")
         if not minutes > 0:
@@ -62,6 +62,11 @@ class Watch:
         self.interval, self.minutes = float(interval), float(minutes)
         self.webhook, self.webhook_format, self.source, self.say = webhook, webhook_format, source, say
         self.stop_file, self.on_record = stop_file, on_record
+        # Run through the action plugin, every follow touches the heartbeat file; when the controller is
+        # gone (Ctrl-C ends Ansible's worker at once, an ssh link drops) the watch ends instead of
+        # watching, and paging, unfollowed until its bound.
+        self.heartbeat = os.path.join(out_dir, names.WATCH_HEARTBEAT) if heartbeat_timeout else None
+        self.heartbeat_timeout = heartbeat_timeout
         self.stopping = False
         self.stopped_by = None
         self.previous_handlers: dict = {}
@@ -87,6 +92,13 @@ class Watch:
     def _stop_file_seen(self) -> bool:
         if self.stop_file and os.path.exists(self.stop_file):
             self.request_stop("stop file")
+        if self.heartbeat:
+            try:
+                quiet = time.time() - os.stat(self.heartbeat).st_mtime
+            except OSError:
+                quiet = 0.0  # not created yet: run() creates it
+            if quiet > self.heartbeat_timeout:
+                self.request_stop(f"not followed for {quiet:.0f} s (the controller is gone)")
         return self.stopping
 
     def _sleep(self, seconds: float) -> None:
@@ -137,6 +149,8 @@ class Watch:
         os.makedirs(self.out_dir, exist_ok=True)
         if self.stop_file and os.path.exists(self.stop_file):
             os.unlink(self.stop_file)  # left by an earlier watch: this one has not been asked to stop
+        if self.heartbeat:
+            touch(self.heartbeat)
         self.previous_handlers = {s: signal.signal(s, self._signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             self._write_record()
@@ -145,8 +159,8 @@ class Watch:
             while not self._stop_file_seen() and time.monotonic() < end:
                 started = time.monotonic()
                 sample = self._tick(previous)
-                if sample.get("observed_ok") is not False:
-                    previous = sample
+                if sample.get("observed_ok") is not False and sample.get("restart_counts") is not None:
+                    previous = sample  # the baseline of restarts: the last sample that saw the containers
                 self._sleep(min(self.interval - (time.monotonic() - started), end - time.monotonic()))
         except Exception as exc:  # the record says why the watch ended, then the caller fails with it
             self.request_stop(f"error: {exc}")
@@ -159,10 +173,20 @@ class Watch:
         return self.record
 
 
+def touch(path: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.utime(path, None)
+
+
 def follow(out_dir: str, offset: int = 0, max_bytes: int = 1 << 20) -> dict:
     """What the watch in out_dir appended since byte `offset`: one line per sample and per alert (as
     the watch prints them), the offset to ask from next time (only whole lines are consumed), and
-    whether its record says it finished. Reads only."""
+    whether its record says it finished. It reads the watch's files and touches only its heartbeat
+    (the watch knows it is still followed)."""
+    heartbeat = os.path.join(out_dir, names.WATCH_HEARTBEAT)
+    if os.path.isdir(out_dir):
+        touch(heartbeat)
     from ansible_collections.examday.ops.plugins.module_utils._watch import sample as sample_mod
 
     path = os.path.join(out_dir, names.WATCH_TIMELINE)

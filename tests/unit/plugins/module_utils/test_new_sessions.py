@@ -40,6 +40,7 @@ class Platform:
         self.flag, self.flag_at = None, None
         self.active = list(active)
         self.created, self.submitted, self.writes, self.connections = [], [], [], 0
+        self.submit_fails = False
 
     # -- the database
     def connect(self):
@@ -60,6 +61,8 @@ class Platform:
             self.created.append(sid)
             return 201, {}, json.dumps({"session_id": sid, "status": "ACTIVE"}).encode()
         if url.endswith("/submit"):
+            if self.submit_fails:
+                return 503, {}, b'{"error_code": "DB_UNAVAILABLE"}'
             self.submitted.append(url.rsplit("/", 2)[-2])
             return 200, {}, b'{"status": "SUBMITTED"}'
         raise AssertionError(f"unexpected {method} {url}")
@@ -155,3 +158,14 @@ def test_open_again_and_check_mode():
     assert len(platform.created) == 8 and platform.submitted == platform.created  # 8 accepted in a row, all submitted
     with pytest.raises(OpsError, match="email and password \\(the probe student\\) are required"):
         guard(platform, clock, email=None).run()
+
+
+def test_a_probe_session_that_cannot_be_submitted_is_named_not_left_behind_silently():
+    clock = Clock()
+    platform = Platform(clock)
+    platform.submit_fails = True
+    with pytest.raises(OpsError) as err:
+        guard(platform, clock).run()
+    assert err.value.msg == ("the probe was given session(s) it could not submit (s1); they stay active for its student: "
+                             "submit them before counting on the drain.")
+    assert err.value.details["unsubmitted"] == ["s1"]
