@@ -83,35 +83,46 @@ def test_emergency_restart_restarts_in_order_measures_the_outage_and_verifies_re
 
 def test_verify_recovery_after_a_planted_lost_write_is_no_go_naming_it(lab, tmp_path):
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))  # the incident's window starts now
-    rc, flow = lab.module("student_flow", {"api_url": "{{ examday_api_url }}", "email": "{{ examday_student_email }}",
-                                           "password": "{{ examday_student_password }}", "experience_checks": False})
-    assert rc == 0, flow
-    (row,) = lab.sql("SELECT session_id, question_id FROM session_answers WHERE session_id = %s AND is_correct "
-                     "LIMIT 1", (flow["session_id"],)) or [(None, None)]
-    assert row[0] is not None, "the flow's session has no correct answer to lose"
+    # a student of this test answers one question right (the lab's answer key) and submits: an acknowledged,
+    # scored write that can be lost
+    token = lab.token(*lab.next_student())
+    sid = lab.new_session(token, count=5)["session_id"]
+    question = lab.questions(token, sid)[0]["question_id"]
+    (right,) = lab.sql("SELECT correct_index FROM questions WHERE id = %s", (question,))[0]
+    answered = lab.post(f"/v1/sessions/{sid}/answer", {"question_id": question, "selected_index": right}, token)
+    assert answered.status_code in (200, 201), answered.text
+    submitted = lab.post(f"/v1/sessions/{sid}/submit", None, token)
+    assert submitted.status_code == 200 and submitted.json()["score_correct"] == 1, submitted.text
+    row = (sid, question)
     saved = lab.sql("SELECT * FROM session_answers WHERE session_id = %s AND question_id = %s", row)
     columns = [r[0] for r in lab.sql("SELECT column_name FROM information_schema.columns WHERE table_name = "
                                      "'session_answers' ORDER BY ordinal_position")]
     lab.sql("DELETE FROM session_answers WHERE session_id = %s AND question_id = %s", row)  # an acknowledged answer lost
+    (worker,) = lab.containers("worker", all_states=True)
+    worker.stop(timeout=10)  # as the freeze leaves it during the exam: a job service down is no finding
     try:
         proc, directory, report = run(lab, "verify_recovery.yml", "verify_recovery", "-e", f"recovery_since={since}")
     finally:
         lab.sql(f"INSERT INTO session_answers ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
                 saved[0])
+        worker.start()
     assert proc.returncode != 0 and report["verdict"] == "NO-GO", proc.stdout[-3000:]
     assert report["failed_gates"] == ["zero data loss"], report["failed_gates"]
     loss = next(g for g in report["gates"] if g["id"] == "zero_data_loss")
     assert "missing_answers" in loss["detail"]
     with open(os.path.join(directory, "integrity.json"), encoding="utf-8") as fh:
         missing = next(c for c in json.load(fh)["checks"] if c["name"] == "missing_answers")
-    assert missing["count"] == 1 and str(flow["session_id"]) in json.dumps(missing["samples"])
+    assert missing["count"] == 1 and str(sid) in json.dumps(missing["samples"])
     assert "NO-GO: zero data loss" in flat(proc.stdout)
     with open(os.path.join(directory, "report.md"), encoding="utf-8") as fh:
         record = fh.read()
     assert record.startswith("# Recovery Verification\n\n**Verdict**: **NO-GO**: zero data loss\n")
     assert "## What failed\n\n- **zero data loss**: " in record and "| missing_answers | FAIL | 1 |" in record
-    # the platform itself is healthy: health, readiness, the student's session continuity all passed
+    # the platform itself is healthy (the stopped job runner is the freeze's): health, readiness, the student's
+    # session continuity all passed
     assert all(g["passed"] for g in report["gates"] if g["id"] in ("platform_status", "user_experience", "run_complete"))
+    status = next(g for g in report["gates"] if g["id"] == "platform_status")
+    assert status["detail"] == "5 of 5 checks passed", status
 
     # the day's lessons-learned record lists it, from this record alone
     day = tmp_path / "reports"
@@ -166,9 +177,12 @@ def test_the_rollback_guard_stops_new_sessions_by_effect_counts_the_running_ones
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "new sessions open" in flat(proc.stdout) and lab.flag("NEW_SESSIONS_CLOSED") in (False, "false")
     assert lab.new_session(lab.token(*lab.next_student()))["session_id"]
-    (record,) = glob.glob(str(reports / "rollback_guard-lab-*.json"))
-    with open(record, encoding="utf-8") as fh:
+    closing, opening = sorted(glob.glob(str(reports / "rollback_guard-lab-*.json")))  # the failed drain is kept too
+    with open(closing, encoding="utf-8") as fh:
+        closed = json.load(fh)
+    assert closed["failed"] is True and closed["msg"].startswith("new sessions are closed, but ")
+    with open(opening, encoding="utf-8") as fh:
         opened = json.load(fh)
     assert opened["state"] == "open" and opened["before"] == "closed" and opened["verification"]["verified"]
     assert opened["verification"]["probe_sessions_submitted"] >= 8  # what the probe was given, it submitted
-    assert_no_secret({"record": json.dumps(opened), "ansible stdout": proc.stdout})
+    assert_no_secret({"records": json.dumps([closed, opened]), "ansible stdout": proc.stdout})
