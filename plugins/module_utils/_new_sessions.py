@@ -6,8 +6,9 @@ profile's `rollback.new_sessions_flag`, a row of the flag table; a platform with
 platform's default) is told so in one sentence before anything is touched.
 
 Proof by effect: a probe student asks for a new session until `rollback.streak` answers in a row
-are refused (closed) or accepted (open); every session the probe was given is submitted at once, so
-the guard leaves no active session of its own. Collaborators are injected (the API client, a
+are refused (closed) or accepted (open); an answer that is neither (a rate limit, waited out; an
+error) neither counts nor breaks the streak. Every session the probe was given is submitted at once
+(the platform's submit limit waited out), so the guard leaves no active session of its own. Collaborators are injected (the API client, a
 database connector, clocks)."""
 from __future__ import annotations
 
@@ -102,8 +103,35 @@ class Guard:
         code = self.rb["refused_code"]
         return resp.status == self.rb["refused_status"] and (not code or error_code(self.profile, resp.body) == code)
 
-    def _probe_once(self) -> bool | None:
-        """True refused, False a session was given (and submitted at once), None another answer."""
+    def _retry_after(self, resp, deadline: float) -> bool:
+        """Waits out a rate limit (429, Retry-After) within the deadline; False when no time is left."""
+        try:
+            pause = float(resp.headers.get("retry-after", "1"))
+        except (TypeError, ValueError):
+            pause = 1.0
+        left = deadline - self.clock()
+        if left <= 0:
+            return False
+        self.sleep(max(0.2, min(pause, left)))
+        return True
+
+    def _submit(self, sid, deadline: float) -> bool:
+        """Submits a session the probe was given; a rate limit is waited out (the platform limits submits
+        per student), anything else that is not a success is an answer."""
+        key = uuid.uuid4().hex  # one key: a retried submit is the same submit
+        while True:
+            try:
+                done = self.client.submit(self.token, sid, key)
+            except PlatformUnreachable:
+                return False
+            if self.client.ok("submit", done):
+                return True
+            if done.status != 429 or not self._retry_after(done, deadline):
+                return False
+
+    def _probe_once(self, deadline: float) -> bool | None:
+        """True refused, False a session was given (and submitted at once), None no answer either way
+        (a rate limit, waited out; an error)."""
         try:
             resp = self.client.create_session(self.token)
         except PlatformUnreachable:
@@ -114,14 +142,13 @@ class Guard:
             sid = self.client.value("create_session", "session_id", resp)
             if sid is None:
                 self.unsubmitted.append("a session whose id the answer did not carry")
-                return False
-            try:
-                done = self.client.submit(self.token, sid, uuid.uuid4().hex)
-                ok = self.client.ok("submit", done)
-            except PlatformUnreachable:
-                ok = False
-            (self.probe_sessions if ok else self.unsubmitted).append(str(sid))
+            elif self._submit(sid, deadline + 30.0):
+                self.probe_sessions.append(str(sid))
+            else:
+                self.unsubmitted.append(str(sid))
             return False
+        if resp.status == 429:
+            self._retry_after(resp, deadline)
         return None
 
     def verify(self, closed: bool) -> dict:
@@ -129,9 +156,10 @@ class Guard:
         want, streak, answers = closed, 0, []
         deadline = self.clock() + self.p["verify_timeout"]
         while True:
-            got = self._probe_once()
+            got = self._probe_once(deadline)
             answers.append(got)
-            streak = streak + 1 if got is want else 0
+            if got is not None:  # no answer either way (a rate limit, an error) neither counts nor breaks the streak
+                streak = streak + 1 if got is want else 0
             if self.unsubmitted:
                 raise OpsError(f"the probe was given session(s) it could not submit ({', '.join(self.unsubmitted[:5])}); "
                                "they stay active for its student: submit them before counting on the drain.",

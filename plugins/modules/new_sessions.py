@@ -41,9 +41,9 @@ options:
     type: bool
     default: true
   verify_timeout:
-    description: Seconds the proof may take (the platform's flag cache included).
+    description: Seconds the proof may take (the platform's flag cache and its rate limits on the probe included).
     type: float
-    default: 60
+    default: 120
   poll_interval:
     description: Seconds between the probe's requests.
     type: float
@@ -161,7 +161,7 @@ def main() -> None:
         email={"type": "str"},
         password={"type": "str", "no_log": True},
         verify={"type": "bool", "default": True},
-        verify_timeout={"type": "float", "default": 60.0},
+        verify_timeout={"type": "float", "default": 120.0},
         poll_interval={"type": "float", "default": 0.5},
         drain_minutes={"type": "float", "default": 0.0},
         drain_poll={"type": "float", "default": 15.0},

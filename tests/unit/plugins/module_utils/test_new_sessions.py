@@ -41,6 +41,8 @@ class Platform:
         self.active = list(active)
         self.created, self.submitted, self.writes, self.connections = [], [], [], 0
         self.submit_fails = False
+        self.submit_limited = 0  # 429 answers to the next submits (the platform's per-student submit limit)
+        self.create_limited = 0
 
     # -- the database
     def connect(self):
@@ -54,6 +56,9 @@ class Platform:
         if url.endswith("/v1/auth/login"):
             return 200, {}, json.dumps({"tokens": {"access_token": "t"}}).encode()
         if url.endswith("/v1/sessions") and method == "POST":
+            if self.create_limited:
+                self.create_limited -= 1
+                return 429, {"retry-after": "5"}, b'{"error_code": "RATE_LIMITED"}'
             closed = self.flag is True and self.clock() - self.flag_at >= self.cache
             if closed:
                 return 423, {}, json.dumps({"error_code": "NEW_SESSIONS_CLOSED"}).encode()
@@ -63,6 +68,9 @@ class Platform:
         if url.endswith("/submit"):
             if self.submit_fails:
                 return 503, {}, b'{"error_code": "DB_UNAVAILABLE"}'
+            if self.submit_limited:
+                self.submit_limited -= 1
+                return 429, {"retry-after": "7"}, b'{"error_code": "RATE_LIMITED"}'
             self.submitted.append(url.rsplit("/", 2)[-2])
             return 200, {}, b'{"status": "SUBMITTED"}'
         raise AssertionError(f"unexpected {method} {url}")
@@ -169,3 +177,16 @@ def test_a_probe_session_that_cannot_be_submitted_is_named_not_left_behind_silen
     assert err.value.msg == ("the probe was given session(s) it could not submit (s1); they stay active for its student: "
                              "submit them before counting on the drain.")
     assert err.value.details["unsubmitted"] == ["s1"]
+
+
+def test_the_platforms_rate_limits_are_waited_out_not_taken_for_an_answer():
+    """The lab limits session creation and submits per student (10 a minute): a 429 is waited out
+    (Retry-After), neither counts nor breaks the streak, and a rate-limited submit is retried."""
+    clock = Clock()
+    platform = Platform(clock)
+    platform.flag, platform.flag_at = True, -100.0
+    platform.submit_limited, platform.create_limited = 3, 4
+    result = guard(platform, clock, state="open", verify_timeout=120.0).run()
+    assert result["verification"]["verified"] and len(platform.created) == 8
+    assert platform.submitted == platform.created  # the first submit waited out three 429s
+    assert clock.t >= 3 * 7 + 4 * 5  # the Retry-After pauses, on the fake clock
