@@ -55,8 +55,9 @@ def rfc3339(epoch: float) -> str:
     return f"{stamp}.{nanos:09d}Z"
 
 
-def generate(path: str, samples: int, seed: int = 11) -> dict:
-    """Writes the file; returns what the parser must find (exact p95 outside the windows, counts)."""
+def generate(path: str, samples: int, seed: int = 11, keep_outside: bool = False) -> dict:
+    """Writes the file; returns what the parser must find (exact p95 outside the windows, counts, and
+    with keep_outside the durations outside the windows as written)."""
     rng = random.Random(seed)
     requests = samples // len(PER_REQUEST)
     step = RUN_SECONDS / requests
@@ -90,9 +91,10 @@ def generate(path: str, samples: int, seed: int = 11) -> dict:
                                  "data": {"time": stamp, "value": 1 - failed,
                                           "tags": {"check": "answer ok", "group": "", "scenario": scenario}}},
                                 separators=(",", ":")) + "\n")
-    outside.sort()
+    written = sorted(round(v, 6) for v in outside)
     return {"requests": requests, "samples": requests * len(PER_REQUEST),
-            "p95_outside": k6.percentile([round(v, 6) for v in outside], 0.95), "errors_outside": errors_outside}
+            "p95_outside": k6.percentile(written, 0.95), "errors_outside": errors_outside,
+            **({"outside": written} if keep_outside else {})}
 
 
 def _measure(job, args, queue) -> None:

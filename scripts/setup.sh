@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one set-up path behind every README command. Idempotent: a second run checks and changes
-# nothing. Steps: Python virtualenv with pinned dependencies, Docker engine + Compose v2 (installed
+# nothing. Steps: Python virtualenv with pinned dependencies, community.docker for the tests, Docker engine + Compose v2 (installed
 # only when absent and we are root; the daemon started only when not running), lab images.
 # Environment knobs: EXAMDAY_SKIP_IMAGES=1 (venv + engine only), LAB_BASE_IMAGE=<image> (base for
 # the lab images; default: debian:bookworm-slim when present or pullable, else a local debootstrap).
@@ -25,6 +25,37 @@ setup_venv() {
     die "pip could not install the pinned dependencies (see above)."
   fi
   echo "$want" >"$stamp"
+}
+
+# community.docker, for its docker connection plugin: the tests reach load-generator containers as
+# Ansible hosts through it. Galaxy is not reachable from every machine, PyPI is: the pinned `ansible`
+# package carries the collection, and only that collection is taken out of it (hash-checked).
+TEST_COLLECTIONS="$ROOT/build/collections"
+ANSIBLE_WHEEL="ansible==12.3.0"
+ANSIBLE_WHEEL_SHA256="cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01e5414"
+COMMUNITY_DOCKER_VERSION="4.8.5"
+setup_test_collections() {
+  local dest="$TEST_COLLECTIONS/ansible_collections/community/docker" tmp
+  if [[ -f "$dest/MANIFEST.json" ]] && grep -q "\"version\": \"$COMMUNITY_DOCKER_VERSION\"" "$dest/MANIFEST.json"; then
+    log "community.docker $COMMUNITY_DOCKER_VERSION up to date (tests' connection plugin)"
+    return
+  fi
+  log "taking community.docker $COMMUNITY_DOCKER_VERSION out of the $ANSIBLE_WHEEL package (tests' connection plugin)"
+  tmp="$(mktemp -d)"
+  printf '%s --hash=sha256:%s\n' "$ANSIBLE_WHEEL" "$ANSIBLE_WHEEL_SHA256" >"$tmp/req.txt"
+  "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps --require-hashes -r "$tmp/req.txt" \
+    -d "$tmp" 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+  [[ -n "$(ls "$tmp"/ansible-*.whl 2>/dev/null)" ]] || die "pip could not download $ANSIBLE_WHEEL (see above)."
+  rm -rf "$dest"
+  "$VENV/bin/python" - "$tmp"/ansible-*.whl "$TEST_COLLECTIONS" <<'PY'
+import sys, zipfile
+prefix = "ansible_collections/community/docker/"
+with zipfile.ZipFile(sys.argv[1]) as whl:
+    whl.extractall(sys.argv[2], [n for n in whl.namelist() if n.startswith(prefix)])
+PY
+  rm -rf "$tmp"
+  grep -q "\"version\": \"$COMMUNITY_DOCKER_VERSION\"" "$dest/MANIFEST.json" \
+    || die "the $ANSIBLE_WHEEL package did not carry community.docker $COMMUNITY_DOCKER_VERSION."
 }
 
 # The URI of the Debian mirror apt already uses for bookworm (deb822 or one-line format).
@@ -121,6 +152,7 @@ setup_images() {
 main() {
   local t0=$SECONDS
   setup_venv
+  setup_test_collections
   setup_docker
   [[ "${EXAMDAY_SKIP_IMAGES:-0}" == 1 ]] || setup_images
   log "set-up done in $((SECONDS - t0)) s"

@@ -55,6 +55,11 @@ options:
         description: "Least share (%) of sampled request ids found in the logs."
         type: float
         default: 100.0
+      loadgen_cpu_pct:
+        description: "CPU use (%) of a load generator's cores over a scenario above which it counts as saturated: its latencies include its own
+          queueing."
+        type: float
+        default: 85.0
       regression_pct:
         description: "Worsening (%) against the previous rehearsal flagged as a regression."
         type: float

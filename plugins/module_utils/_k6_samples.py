@@ -3,9 +3,13 @@
 """Streaming reader of k6's raw sample stream (`k6 run --out json=FILE[.gz]`).
 
 Only two metrics matter to the report: `http_req_duration` (latency, ms) and `http_req_failed`
-(one point per request, value 1 when k6 counted it as failed). The file is read in 1 MiB blocks
-and split into lines; a line is decoded only when it names one of those two metrics, so the many
-other metrics cost two substring tests each.
+(one point per request, value 1 when k6 counted it as failed). A file is read in 1 MiB blocks, and
+in each block one regular expression finds every point of those two metrics written in k6's own
+layout, at C speed, so the many other metrics' lines cost no Python work at all. A block where the
+two names occur more often than that finds points (a metric's definition line, another layout, a
+name inside a tag) is read line by line instead, decoding the JSON of the lines that name them;
+both readers give the same result (tests/unit/test_k6_samples.py). benchmarks/loadgen_bench.py
+measures it.
 
 Memory: samples are kept per (group, second) as `array('d')` durations (8 bytes per duration,
 no Python object per sample) plus request and error counters (durations inside a window are also
@@ -41,7 +45,13 @@ _DECODER = json.JSONDecoder()
 # time and value read by one regular expression; any other layout goes through the JSON decoder.
 _FAST = {DURATION: b'{"metric":"http_req_duration","type":"Point","data":{"time":"',
          FAILED: b'{"metric":"http_req_failed","type":"Point","data":{"time":"'}
-_TIME_VALUE = re.compile(rb'"time":"([^"]+)","value":(-?[0-9][0-9.eE+\-]*)[,}]')  # durations <= 0 (k6 reports 0 for requests that never connected)
+_TIME_VALUE = re.compile(rb'"time":"([^"]+)","value":(-?[0-9][0-9.eE+\-]*)[,}]')
+# The same layout found in a whole block at once (C speed, no Python work for the other metrics' lines).
+# Anchored on the newline before the line (not `^` with re.M, which tries every byte): the literal
+# prefix lets the engine jump from candidate to candidate. Blocks are read with a newline in front.
+_BLOCK = re.compile(rb'\n\{"metric":"http_req_(duration|failed)","type":"Point","data":\{"time":"'
+                    rb'([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})",'
+                    rb'"value":(-?[0-9][0-9.eE+\-]*)[,}]')  # durations <= 0 (k6 reports 0 for requests that never connected)
 PERCENTILES = (("p50_ms", 0.50), ("p95_ms", 0.95), ("p99_ms", 0.99))
 
 
@@ -73,6 +83,7 @@ class TimeParser:
 
     def __init__(self) -> None:
         self._cache: dict[str, float] = {}
+        self._bcache: dict[bytes, float] = {}
 
     def __call__(self, text: str) -> float:
         if text.endswith("Z"):
@@ -91,6 +102,24 @@ class TimeParser:
                 self._cache.clear()
             self._cache[key] = base
         frac = text[19:end]
+        return base + float(frac) if frac else base
+
+    def second_base(self, raw: bytes) -> float:
+        """Epoch seconds of the whole second of an ASCII time (bytes), cached per second and zone."""
+        zulu = raw.endswith(b"Z")
+        key = raw[:19] + (b"Z" if zulu else raw[-6:])
+        base = self._bcache.get(key)
+        if base is None:
+            base = self(key[:19].decode("ascii") + ("Z" if zulu else key[19:].decode("ascii")))
+            if len(self._bcache) > 100000:
+                self._bcache.clear()
+            self._bcache[key] = base
+        return base
+
+    def from_bytes(self, raw: bytes) -> float:
+        """The same as calling it with text, for ASCII bytes (the block reader's matches)."""
+        base = self.second_base(raw)
+        frac = raw[19:-1] if raw.endswith(b"Z") else raw[19:-6]
         return base + float(frac) if frac else base
 
 
@@ -167,7 +196,10 @@ class K6Samples:
     def feed_file(self, path: str, group: str = "") -> None:
         """Reads a k6 JSON output file, gzip or plain (decided by its first bytes, not its name)."""
         with _open(path) as fh:
-            self.feed_lines(_lines(fh), group)
+            if self.tags:  # a tag filter needs every line's tags: the line reader
+                self.feed_lines(_lines(fh), group)
+            else:
+                self._consume(self._points_from_blocks(fh), group)
 
     def feed_lines(self, lines: Iterable[bytes | str], group: str = "") -> None:
         """Feeds lines (bytes, or str as in tests) of k6's JSON output under a group name."""
@@ -178,28 +210,51 @@ class K6Samples:
         it = itertools.chain((head,), it)
         if isinstance(head, str):
             it = (line.encode("utf-8") for line in it)
-        self._feed(it, group)
+        self._consume((self._points_from_lines(it, count=True),), group)
 
-    def _feed(self, lines: Iterator[bytes], group: str) -> None:
-        # The hot loop: a few million lines, so attributes are bound to locals and counters written back at the end.
-        info = self._groups.setdefault(group, {"first": None, "last": None, "points": 0})
-        wcounts = self._window_counts.setdefault(group, [[0, 0] for _w in self.windows])
-        wvalues = self._window_values.setdefault(group, [array("d") for _w in self.windows])
-        windows = [(i, start, end) for i, (start, end, _label) in enumerate(self.windows)]
-        w_lo = min((w[1] for w in windows), default=math.inf)
-        w_hi = max((w[2] for w in windows), default=-math.inf)
+    def _points_from_blocks(self, fh: IO[bytes], size: int = 1 << 20) -> Iterator[list[tuple[bool, float, float]]]:
+        """Per block, the (is a duration, time, value) of a stream read in blocks: each block's points of k6's own
+        layout are found by one regular expression; a block where that finds fewer points than the two
+        metrics' names occur (a definition line, another layout, a name in a tag) is read line by line."""
+        second_base = self._time.second_base
+        last_head = last_zone = None
+        base = 0.0
+        rest = b"\n"  # every chunk starts with the newline that ends the line before it
+        done = False
+        while not done:
+            block = fh.read(size)
+            if block:
+                buf = rest + block
+                cut = buf.rfind(b"\n")
+                chunk, rest = buf[:cut], buf[cut:]
+            else:
+                chunk, rest, done = rest, b"", True
+            if len(chunk) <= 1:
+                continue
+            self.lines += chunk.count(b"\n")
+            matches = _BLOCK.findall(chunk)
+            if len(matches) != chunk.count(_DURATION_B) + chunk.count(_FAILED_B):
+                yield list(self._points_from_lines(iter(chunk[1:].split(b"\n")), count=False))
+                continue
+            batch = []
+            add = batch.append
+            for kind, head, frac, zone, raw_value in matches:
+                try:
+                    if head != last_head or zone != last_zone:  # a new second; else the same base as before
+                        base, last_head, last_zone = second_base(head + zone), head, zone
+                    add((kind == b"duration", base + float(frac) if frac else base, float(raw_value)))
+                except (ValueError, UnicodeDecodeError):
+                    self.skipped_lines += 1
+            yield batch
+
+    def _points_from_lines(self, lines: Iterator[bytes], count: bool) -> Iterator[tuple[bool, float, float]]:
+        """(is a duration, time, value) of the lines that hold a point of the two metrics (and, with a tag
+        filter, the wanted tags); an unreadable one is counted as skipped."""
         tags_wanted = list(self.tags.items())
         fast = not tags_wanted  # a tag filter needs the tags: full decode
         parse_time = self._time
-        buckets = self._buckets
-        hist_out = self._hist.setdefault((group, False), {})
-        hist_in = self._hist.setdefault((group, True), {})
-        first, last = info["first"], info["last"]
-        first = math.inf if first is None else first
-        last = -math.inf if last is None else last
         decode = _DECODER.decode
-        floor, log, new_bucket = math.floor, math.log, _Bucket
-        n_lines = points = skipped = 0
+        n_lines = 0
         for line in lines:
             n_lines += 1
             if _DURATION_B in line:
@@ -225,9 +280,31 @@ class K6Samples:
                         if any(tags.get(k) != v for k, v in tags_wanted):
                             continue
             except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
-                skipped += 1  # e.g. the last line of a k6 that was killed mid-write
+                self.skipped_lines += 1  # e.g. the last line of a k6 that was killed mid-write
                 continue
-            points += 1
+            yield want == DURATION, t, value
+        if count:
+            self.lines += n_lines
+
+    def _consume(self, batches: Iterable[Iterable[tuple[bool, float, float]]], group: str) -> None:
+        # The hot loop: a few million points, so attributes are bound to locals and counters written back at the end.
+        info = self._groups.setdefault(group, {"first": None, "last": None, "points": 0})
+        wcounts = self._window_counts.setdefault(group, [[0, 0] for _w in self.windows])
+        wvalues = self._window_values.setdefault(group, [array("d") for _w in self.windows])
+        windows = [(i, start, end) for i, (start, end, _label) in enumerate(self.windows)]
+        w_lo = min((w[1] for w in windows), default=math.inf)
+        w_hi = max((w[2] for w in windows), default=-math.inf)
+        buckets = self._buckets
+        hist_out = self._hist.setdefault((group, False), {})
+        hist_in = self._hist.setdefault((group, True), {})
+        first, last = info["first"], info["last"]
+        first = math.inf if first is None else first
+        last = -math.inf if last is None else last
+        floor, log, new_bucket = math.floor, math.log, _Bucket
+        n = 0
+        last_sec, bucket = None, None
+        for is_duration, t, value in itertools.chain.from_iterable(batches):
+            n += 1
             if t < first:
                 first = t
             if t > last:
@@ -237,16 +314,19 @@ class K6Samples:
                 for i, start, end in windows:
                     if start <= t <= end:
                         inside = True
-                        if want == FAILED:
+                        if is_duration:
+                            wvalues[i].append(value)
+                        else:
                             wcounts[i][0] += 1
                             wcounts[i][1] += value >= 0.5
-                        else:
-                            wvalues[i].append(value)
-            key = (group, floor(t))
-            bucket = buckets.get(key)
-            if bucket is None:
-                bucket = buckets[key] = new_bucket()
-            if want == DURATION:
+            sec = floor(t)
+            if sec != last_sec:  # points come in time order: the bucket changes once a second
+                key = (group, sec)
+                bucket = buckets.get(key)
+                if bucket is None:
+                    bucket = buckets[key] = new_bucket()
+                last_sec = sec
+            if is_duration:
                 bucket.sorted = False
                 if inside:
                     bucket.inn.append(value)
@@ -262,12 +342,10 @@ class K6Samples:
             else:
                 bucket.req_out += 1
                 bucket.err_out += value >= 0.5
-        self.lines += n_lines
-        self.points += points
-        self.skipped_lines += skipped
-        info["points"] += points
-        info["first"] = first if points or info["first"] is not None else None
-        info["last"] = last if points or info["last"] is not None else None
+        self.points += n
+        info["points"] += n
+        info["first"] = first if n or info["first"] is not None else None
+        info["last"] = last if n or info["last"] is not None else None
 
     # -- results -------------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ SPEC: dict = {
     "db_pool_pct": (80.0, "pct", "Limit (%) of peak DB connections against the backends' pool capacity and "
                                  "max_connections"),
     "traceability_min_pct": (100.0, "pct", "Least share (%) of sampled request ids found in the logs"),
+    "loadgen_cpu_pct": (85.0, "pct", "CPU use (%) of a load generator's cores over a scenario above which it counts as "
+                                     "saturated: its latencies include its own queueing"),
     "regression_pct": (20.0, "pct", "Worsening (%) against the previous rehearsal flagged as a regression"),
     "stale_overwrite_fails": (True, "bool", "Whether a stale write applied after a newer acknowledged one fails zero "
                                             "data loss (the student's last acknowledged answer is not stored)"),

@@ -44,9 +44,39 @@ options:
         I(cohort.retire_after).
       - C(provision) and C(retire) manage the cohort only, for playbooks that provision once before several
         scenarios (with I(cohort.retire_after=false)) and retire it in an C(always) block.
+      - C(merge) writes C(load/<name>/result.json) over the folders of the load generators listed in
+        I(generators) (C(load/<name>/<generator>/)), on the host that holds them all (the controller); counts
+        summed, percentiles and error rate over the union of their raw samples, each generator's health. It
+        fails, naming them, when a generator left no result.
     type: str
     default: run
-    choices: [run, provision, retire]
+    choices: [run, provision, retire, merge]
+  generator:
+    description:
+      - This run is one load generator of several (its inventory name); it writes C(load/<name>/<generator>/)
+        and adds its health (CPU over the run, dropped iterations, k6 warnings) to its result.
+      - The cohort is neither provisioned nor retired by a generator's run; the play does that once.
+    type: str
+  generator_index:
+    description: This generator's place (0-based) among I(generator_count); its k6 execution segment.
+    type: int
+    default: 0
+  generator_count:
+    description:
+      - How many generators run the scenario; each runs the same script and options with
+        C(--execution-segment index/count:(index+1)/count) of the sequence C(0,1/count,...,1).
+      - k6 keeps VU ids unique across segments, so no two generators log in the same student.
+    type: int
+    default: 1
+  start_at:
+    description:
+      - The common start time (ISO 8601, at most 600 s away) the generator waits for before it starts k6, so
+        the generators start together; the real start is recorded (C(started_at)).
+    type: str
+  generators:
+    description: With C(action=merge), the generators that were to run the scenario.
+    type: list
+    elements: str
   scenario:
     description:
       - The scenario to run. Needed for C(action=run). The shipped ones are C(sessions), C(answers), C(submit)
@@ -252,6 +282,26 @@ EXAMPLES = r"""
   until: answers.finished
   retries: 60
   delay: 5
+
+- name: One tenth of the answers scenario, as generator 3 of 10, starting with the others
+  examday.ops.load:
+    scenario: answers
+    api_url: "{{ examday_api_url }}"
+    evidence_dir: /var/tmp/examday-evidence
+    platform: "{{ examday_platform }}"
+    cohort: {password: "{{ examday_cohort_password }}"}
+    generator: "{{ inventory_hostname }}"
+    generator_index: 2
+    generator_count: 10
+    start_at: "2026-12-01T09:00:00Z"
+
+- name: The scenario's result over its generators' folders, fetched back to the controller
+  examday.ops.load:
+    action: merge
+    scenario: answers
+    evidence_dir: "{{ evidence_dir }}"
+    generators: "{{ groups['examday_loadgen'] }}"
+  delegate_to: localhost
 
 - name: Smoke-test any HTTP endpoint for 30 s
   examday.ops.load:
@@ -506,6 +556,116 @@ double_submits:
     samples:
       - {session_id: f0cf1ecc-7b7e-488a-ad94-13d21e9682b7, statuses: [200, 200], ts: "2026-11-30T17:55:59.333Z",
          request_ids: [993008f842c7875f847900212dac093e, 34e6f6dccfbb0a49f95514c4198169ab]}
+generator:
+  description: This run as one load generator (I(generator) set), with its health over the run.
+  returned: action=run with I(generator), not check mode
+  type: dict
+  contains:
+    name:
+      description: The generator (its folder under C(load/<name>/)).
+      type: str
+    index:
+      description: Its place among I(generator_count), 0-based.
+      type: int
+    count:
+      description: I(generator_count).
+      type: int
+    segment:
+      description: Its k6 execution segment.
+      type: str
+    start_at:
+      description: The common start time it waited for (I(start_at)), or null.
+      type: str
+    cpu_s:
+      description: CPU seconds k6 used (user and system).
+      type: float
+    cpu_pct:
+      description: That CPU as a share (%) of the generator's cores over the run.
+      type: float
+    cores:
+      description: The cores the generator may use.
+      type: int
+    cpu_limit_pct:
+      description: The threshold C(loadgen_cpu_pct).
+      type: float
+    k6_peak_rss_mib:
+      description: The most memory (MiB, resident) k6 used on the generator.
+      type: float
+    dropped_iterations:
+      description: Iterations k6 could not start in time (an arrival-rate scenario short of VUs).
+      type: int
+    warnings:
+      description: The last 10 warnings k6 printed.
+      type: list
+      elements: str
+    saturated:
+      description: Whether its CPU use passed C(loadgen_cpu_pct) (its latencies include its own queueing).
+      type: bool
+    why:
+      description: Why it counts as saturated (empty when it does not).
+      type: str
+  sample: {name: gen1, index: 0, count: 2, segment: "0:1/2", start_at: "2026-12-01T03:40:00.000Z", cpu_s: 9.8,
+           cpu_pct: 12.1, cores: 2, cpu_limit_pct: 85.0, k6_peak_rss_mib: 182.4, dropped_iterations: 0, warnings: [],
+           saturated: false, why: ""}
+generators:
+  description: With C(action=merge), each generator's share and health, by generator name (the sample is one of them).
+  returned: action=merge
+  type: dict
+  contains:
+    started_at:
+      description: When it really started k6.
+      type: str
+    finished_at:
+      description: When k6 ended.
+      type: str
+    http_reqs:
+      description: Its requests.
+      type: int
+    p95_ms:
+      description: Its own p95 (for comparison only; the scenario's p95 is over all samples).
+      type: float
+    segment:
+      description: Its k6 execution segment.
+      type: str
+    cpu_pct:
+      description: CPU (% of its cores) k6 used over the run.
+      type: float
+    cores:
+      description: Its cores.
+      type: int
+    k6_peak_rss_mib:
+      description: The most memory (MiB) k6 used on it.
+      type: float
+    dropped_iterations:
+      description: Its dropped iterations.
+      type: int
+    warnings:
+      description: k6's warnings on it.
+      type: list
+      elements: str
+    saturated:
+      description: Whether it was saturated.
+      type: bool
+    why:
+      description: Why it counts as saturated.
+      type: str
+    k6_rc:
+      description: k6's exit code on it.
+      type: int
+  sample: {started_at: "2026-12-01T03:40:00.002Z", finished_at: "2026-12-01T03:41:02.310Z", http_reqs: 5120,
+           p95_ms: 41.2, segment: "0:1/2", cpu_pct: 12.1, cores: 2, k6_peak_rss_mib: 182.4, dropped_iterations: 0, warnings: [],
+           saturated: false, why: "", k6_rc: 0}
+start_spread_s:
+  description: With C(action=merge), seconds between the first and the last generator's real start.
+  returned: action=merge
+  type: float
+  sample: 0.412
+saturated:
+  description: With C(action=merge), the generators that were saturated (a finding of the report).
+  returned: action=merge
+  type: list
+  elements: str
+  sample: []
 k6:
   description: How k6 ended.
   returned: action=run, not check mode
@@ -1514,7 +1674,12 @@ def argument_spec() -> dict:
     spec.update(_db.db_argument_spec())
     spec.update(_thresholds.threshold_argument_spec())
     spec.update(
-        action={"type": "str", "default": "run", "choices": ["run", "provision", "retire"]},
+        action={"type": "str", "default": "run", "choices": ["run", "provision", "retire", "merge"]},
+        generator={"type": "str"},
+        generator_index={"type": "int", "default": 0},
+        generator_count={"type": "int", "default": 1},
+        start_at={"type": "str"},
+        generators={"type": "list", "elements": "str"},
         scenario={"type": "str"},
         name={"type": "str"},
         evidence_dir={"type": "path"},

@@ -239,6 +239,35 @@ def lab():
         helper.http.close()
 
 
+def lab_image() -> str:
+    with open(os.path.join(ROOT, ".lab", "image.env"), encoding="utf-8") as fh:
+        return dict(line.strip().split("=", 1) for line in fh if "=" in line)["LAB_IMAGE"]
+
+
+@pytest.fixture(scope="session")
+def loadgen(lab, tmp_path_factory):
+    """Two load-generator hosts of the test's own: containers of the lab image (Python, no k6 of its
+    own) with the venv's k6 binary mounted, on the host's network (the lab's loopback ports), that
+    Ansible reaches through community.docker's docker connection plugin (scripts/setup.sh). Yields
+    the inventory that puts them in the group examday_loadgen; they are removed by id at the end."""
+    client = lab.docker
+    started = []
+    try:
+        for _n in range(2):
+            started.append(client.containers.run(
+                lab_image(), ["3600"], entrypoint="sleep", detach=True, network_mode="host",
+                labels={"examday.test": "loadgen"},
+                volumes={os.path.join(VENV_BIN, "k6"): {"bind": "/usr/local/bin/k6", "mode": "ro"}}))
+        path = tmp_path_factory.mktemp("loadgen") / "loadgen.yml"
+        hosts = {f"gen{i + 1}": {"ansible_connection": "community.docker.docker", "ansible_host": c.id,
+                                 "ansible_python_interpreter": "/usr/bin/python3"} for i, c in enumerate(started)}
+        path.write_text(json.dumps({"all": {"children": {"examday_loadgen": {"hosts": hosts}}}}), encoding="utf-8")
+        yield str(path)
+    finally:
+        for container in started:
+            container.remove(force=True)
+
+
 @pytest.fixture
 def clean_defects(lab):
     """Any test that switches defects on leaves the lab without them."""

@@ -13,7 +13,7 @@ import time
 import pytest
 import redis
 
-from tests.integration.conftest import ROOT, VENV_BIN
+from tests.integration.conftest import ROOT, VENV_BIN, lab_image
 
 LEDGER = os.path.join(ROOT, ".lab", "faults")
 COMMON = {"ledger_dir": "{{ examday_fault_ledger_dir }}", "api_url": "{{ examday_api_url }}",
@@ -143,19 +143,14 @@ def test_partition_and_loss_take_effect_and_are_removed(faults):
     assert tcp_from(backend, "redis", 6379)
 
 
-def tool_image() -> str:
-    with open(os.path.join(ROOT, ".lab", "image.env"), encoding="utf-8") as fh:
-        return dict(line.strip().split("=", 1) for line in fh if "=" in line)["LAB_IMAGE"]
-
-
 def qdisc(lab, container) -> str:
-    image = tool_image()
+    image = lab_image()
     return subprocess.run(["docker", "run", "--rm", "--network", f"container:{container.id}", "--entrypoint", "tc", image,
                            "qdisc", "show"], capture_output=True, text=True, check=True).stdout
 
 
 def netem_available() -> bool:
-    image = tool_image()
+    image = lab_image()
     return subprocess.run(["docker", "run", "--rm", "--network", "none", "--cap-add", "NET_ADMIN", "--entrypoint", "sh", image,
                            "-c", "tc qdisc add dev lo root netem delay 1ms"], capture_output=True, check=False).returncode == 0
 

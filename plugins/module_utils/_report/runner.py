@@ -87,7 +87,8 @@ def _compare(report: dict, evidence_dir: str, previous: str | None, th: dict) ->
         attach(report, None, "not compared (no previous rehearsal given)")
         return
     if previous == AUTO:
-        found = find_previous(evidence_dir, report.get("environment"), report["run"]["started_at"], report["run"]["host"])
+        found = find_previous(evidence_dir, report.get("environment"), report["run"]["started_at"], report["run"]["host"],
+                              report["run"].get("playbook"))
         if not found:
             attach(report, None, "not compared: no earlier rehearsal of this environment and host next to this one")
             return
