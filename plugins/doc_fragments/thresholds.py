@@ -60,6 +60,10 @@ options:
           queueing."
         type: float
         default: 85.0
+      loadgen_start_spread_s:
+        description: "Most seconds between the first and the last load generator's start of a scenario; more means less concurrency than planned."
+        type: float
+        default: 5.0
       regression_pct:
         description: "Worsening (%) against the previous rehearsal flagged as a regression."
         type: float

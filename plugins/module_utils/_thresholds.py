@@ -33,6 +33,8 @@ SPEC: dict = {
     "traceability_min_pct": (100.0, "pct", "Least share (%) of sampled request ids found in the logs"),
     "loadgen_cpu_pct": (85.0, "pct", "CPU use (%) of a load generator's cores over a scenario above which it counts as "
                                      "saturated: its latencies include its own queueing"),
+    "loadgen_start_spread_s": (5.0, "s", "Most seconds between the first and the last load generator's start of a "
+                                         "scenario; more means less concurrency than planned"),
     "regression_pct": (20.0, "pct", "Worsening (%) against the previous rehearsal flagged as a regression"),
     "stale_overwrite_fails": (True, "bool", "Whether a stale write applied after a newer acknowledged one fails zero "
                                             "data loss (the student's last acknowledged answer is not stored)"),

@@ -557,8 +557,9 @@ double_submits:
       - {session_id: f0cf1ecc-7b7e-488a-ad94-13d21e9682b7, statuses: [200, 200], ts: "2026-11-30T17:55:59.333Z",
          request_ids: [993008f842c7875f847900212dac093e, 34e6f6dccfbb0a49f95514c4198169ab]}
 generator:
-  description: This run as one load generator (I(generator) set), with its health over the run.
-  returned: action=run with I(generator), not check mode
+  description: This run as one load generator (I(generator) set), with its health over the run (check mode returns
+    the first five keys only).
+  returned: action=run with I(generator)
   type: dict
   contains:
     name:
@@ -588,6 +589,9 @@ generator:
     cpu_limit_pct:
       description: The threshold C(loadgen_cpu_pct).
       type: float
+    late_s:
+      description: Seconds k6 started after I(start_at) (it was launched after that time); null without I(start_at).
+      type: float
     k6_peak_rss_mib:
       description: The most memory (MiB, resident) k6 used on the generator.
       type: float
@@ -595,7 +599,7 @@ generator:
       description: Iterations k6 could not start in time (an arrival-rate scenario short of VUs).
       type: int
     warnings:
-      description: The last 10 warnings k6 printed.
+      description: The last 10 lines k6 printed on its standard error (with C(--quiet), its warnings and errors).
       type: list
       elements: str
     saturated:
@@ -606,7 +610,7 @@ generator:
       type: str
   sample: {name: gen1, index: 0, count: 2, segment: "0:1/2", start_at: "2026-12-01T03:40:00.000Z", cpu_s: 9.8,
            cpu_pct: 12.1, cores: 2, cpu_limit_pct: 85.0, k6_peak_rss_mib: 182.4, dropped_iterations: 0, warnings: [],
-           saturated: false, why: ""}
+           late_s: 0.0, saturated: false, why: ""}
 generators:
   description: With C(action=merge), each generator's share and health, by generator name (the sample is one of them).
   returned: action=merge
@@ -643,6 +647,9 @@ generators:
       description: k6's warnings on it.
       type: list
       elements: str
+    late_s:
+      description: Seconds it started after the common start time.
+      type: float
     saturated:
       description: Whether it was saturated.
       type: bool
@@ -654,7 +661,7 @@ generators:
       type: int
   sample: {started_at: "2026-12-01T03:40:00.002Z", finished_at: "2026-12-01T03:41:02.310Z", http_reqs: 5120,
            p95_ms: 41.2, segment: "0:1/2", cpu_pct: 12.1, cores: 2, k6_peak_rss_mib: 182.4, dropped_iterations: 0, warnings: [],
-           saturated: false, why: "", k6_rc: 0}
+           late_s: 0.0, saturated: false, why: "", k6_rc: 0}
 start_spread_s:
   description: With C(action=merge), seconds between the first and the last generator's real start.
   returned: action=merge
@@ -666,6 +673,24 @@ saturated:
   type: list
   elements: str
   sample: []
+start_spread_limit_s:
+  description: With C(action=merge), the threshold C(loadgen_start_spread_s) the spread was judged by.
+  returned: action=merge
+  type: float
+  sample: 5.0
+problems:
+  description: With C(action=merge), problems of the run the merge found (generators that started further apart than
+    C(loadgen_start_spread_s)); the rehearsal records them.
+  returned: action=merge
+  type: list
+  elements: str
+  sample: []
+raw_requests:
+  description: With C(action=merge), the requests in the generators' raw samples (equal to I(http_reqs), or the merge
+    fails).
+  returned: action=merge
+  type: int
+  sample: 10240
 k6:
   description: How k6 ended.
   returned: action=run, not check mode

@@ -1218,6 +1218,10 @@ thresholds:
       description: "CPU use (%) of a load generator's cores over a scenario above which it counts as saturated: its
         latencies include its own queueing."
       type: float
+    loadgen_start_spread_s:
+      description: "Most seconds between the first and the last load generator's start of a scenario; more means less
+        concurrency than planned."
+      type: float
     regression_pct:
       description: "Worsening (%) against the previous rehearsal flagged as a regression."
       type: float
@@ -1240,7 +1244,8 @@ thresholds:
       elements: str
   sample: {p95_ms: 500.0, p99_ms: 1000.0, error_rate_pct: 1.0, checks_pass_pct: 99.0, fault_error_budget_pct: 20.0,
            recovery_seconds: 30.0, outage_seconds: 60.0, readiness_lie_seconds: 5.0, db_pool_pct: 80.0, traceability_min_pct: 100.0,
-           loadgen_cpu_pct: 85.0, regression_pct: 20.0, stale_overwrite_fails: true, slow_sql_ms: [100.0, 300.0], slow_request_ms: [500.0, 1500.0],
+           loadgen_cpu_pct: 85.0, loadgen_start_spread_s: 5.0,
+           regression_pct: 20.0, stale_overwrite_fails: true, slow_sql_ms: [100.0, 300.0], slow_request_ms: [500.0, 1500.0],
            data_loss_checks: [orphaned_answers, orphan_answers, missing_answers, lost_answers]}
 """
 

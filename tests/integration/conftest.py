@@ -239,6 +239,11 @@ def lab():
         helper.http.close()
 
 
+def flat(text: str) -> str:
+    """Ansible's YAML output wraps long messages: compare them with whitespace made single spaces."""
+    return " ".join(text.split())
+
+
 def lab_image() -> str:
     with open(os.path.join(ROOT, ".lab", "image.env"), encoding="utf-8") as fh:
         return dict(line.strip().split("=", 1) for line in fh if "=" in line)["LAB_IMAGE"]

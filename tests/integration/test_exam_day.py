@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import time
 
-from tests.integration.conftest import ROOT, VENV_BIN
+from tests.integration.conftest import ROOT, VENV_BIN, flat
 from tests.integration.test_rehearsal import artifacts, assert_no_secret
 
 REPORTS = os.path.join(ROOT, "reports")
@@ -23,11 +23,6 @@ def run(lab, playbook: str, prefix: str, *extra: str):
     assert len(made) == 1, f"one record directory expected, got {made}:\n{proc.stdout[-3000:]}"
     with open(os.path.join(made[0], "report.json"), encoding="utf-8") as fh:
         return proc, made[0], json.load(fh)
-
-
-def flat(text: str) -> str:
-    """Ansible's YAML output wraps long messages: compare them with whitespace made single spaces."""
-    return " ".join(text.split())
 
 
 def project_containers(lab) -> list:

@@ -21,6 +21,7 @@ from tests.integration.test_rehearsal import active_faults, artifacts, assert_no
 
 INVENTORY = os.path.join(ROOT, "inventories", "lab-b")
 STATE = os.path.join(ROOT, ".lab", "b")
+LEDGER_B = os.path.join(STATE, "faults")  # lab-b's own fault ledger (examday_fault_ledger_dir of inventories/lab-b)
 API = "http://127.0.0.1:18180/api/v2"
 REPORTS = os.path.join(ROOT, "reports")
 
@@ -213,7 +214,7 @@ def test_a_healthy_lab_b_rehearses_go(clean_b):
     assert report["faults"][-1]["canary"]["recovery_s"] is not None and report["canary"]["lies"] == []
     assert gates["exam_mode"]["passed"] and "cron.skip" in gates["exam_mode"]["detail"]
     assert gates["audit_logs"]["passed"] and gates["db_pool"]["passed"]
-    assert not active_faults() and lab.switch() is False
+    assert not active_faults(LEDGER_B) and lab.switch() is False
     assert_no_secret({**artifacts(directory), "ansible stdout": proc.stdout})
 
 
@@ -228,7 +229,7 @@ def test_lab_b_defects_are_no_go_naming_the_gates(clean_b):
     assert "acknowledged writes lost" in gates["zero_data_loss"]["detail"]
     assert report["integrity"]["reconciliation"]["lost"]["count"] > 0
     assert report["idempotency"]["differ"] > 0
-    assert not active_faults()
+    assert not active_faults(LEDGER_B)
 
 
 def test_post_exam_on_lab_b(clean_b):

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.integration.conftest import ROOT
+from tests.integration.conftest import ROOT, VENV_BIN, flat, lab_image
 
 REPORTS = os.path.join(ROOT, "reports")
 LEDGER = os.path.join(ROOT, ".lab", "faults")
@@ -54,9 +54,11 @@ def run_rehearsal(lab, *extra: str):
     return proc, made[0], report
 
 
-def active_faults() -> list[str]:
+def active_faults(ledger: str = LEDGER) -> list[str]:
+    """The active entries of a fault ledger (the lab's by default: lab-b has its own, and its tests must
+    never read the lab's, which the other worker's tests fill while lab-b's run)."""
     out = []
-    for path in glob.glob(os.path.join(LEDGER, "*.json")):
+    for path in glob.glob(os.path.join(ledger, "*.json")):
         with open(path, encoding="utf-8") as fh:
             if json.load(fh)["status"] == "active":
                 out.append(path)
@@ -260,3 +262,62 @@ def test_guardrails_refuse_before_anything_changes(lab, extra, words):
     assert lab.flag() == flag and not active_faults()
     after = {c.name: c.attrs["State"]["StartedAt"] for s in ("redis", "backend", "worker") for c in lab.containers(s)}
     assert after == before
+
+
+def test_an_unreachable_load_generator_is_named_before_anything_changes(lab, loadgen, tmp_path):
+    """A load generator that cannot be reached (a container that does not exist) is named by the
+    validation, in one sentence, and nothing is frozen, injected or loaded."""
+    with open(loadgen, encoding="utf-8") as fh:
+        inventory = json.load(fh)
+    hosts = inventory["all"]["children"]["examday_loadgen"]["hosts"]
+    hosts["ghost"] = {**hosts["gen2"], "ansible_host": "examday-no-such-generator"}
+    path = tmp_path / "ghost.yml"
+    path.write_text(json.dumps(inventory), encoding="utf-8")
+    before = {c.name: c.attrs["State"]["StartedAt"] for s in ("redis", "backend", "worker") for c in lab.containers(s)}
+    made_before = set(glob.glob(os.path.join(REPORTS, "rehearsal-lab-[0-9]*")))
+    flag = lab.flag()
+    proc = lab.playbook("rehearsal.yml", "-i", str(path), check=False)
+    assert proc.returncode != 0
+    assert "Load generator(s) ghost cannot be reached; nothing was changed." in flat(proc.stdout), proc.stdout[-3000:]
+    assert lab.flag() == flag and not active_faults()
+    after = {c.name: c.attrs["State"]["StartedAt"] for s in ("redis", "backend", "worker") for c in lab.containers(s)}
+    assert after == before
+    for made in set(glob.glob(os.path.join(REPORTS, "rehearsal-lab-[0-9]*"))) - made_before:
+        assert not os.path.exists(os.path.join(made, "load")), made
+
+
+def test_a_load_generator_that_fails_while_loading_is_a_named_problem(lab, loadgen, tmp_path):
+    """A generator whose k6 passes the dry run (`k6 inspect`) but fails every run, as an OOM-killed or
+    broken k6 would: each scenario is a problem naming that generator and k6's own message, no
+    scenario gets a merged result from the other generator's part of the load alone, and the
+    rehearsal still ends as it must (NO-GO, EXAM_MODE off, no fault left)."""
+    with open(loadgen, encoding="utf-8") as fh:
+        inventory = json.load(fh)
+    hosts = inventory["all"]["children"]["examday_loadgen"]["hosts"]
+    wrapper = tmp_path / "k6"
+    wrapper.write_text('#!/bin/sh\nif [ "$1" = run ]; then echo "planted: this k6 cannot run" >&2; exit 107; fi\n'
+                       'exec /opt/k6 "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    broken = lab.docker.containers.run(
+        lab_image(), ["600"], entrypoint="sleep", detach=True, network_mode="host", labels={"examday.test": "loadgen"},
+        volumes={os.path.join(VENV_BIN, "k6"): {"bind": "/opt/k6", "mode": "ro"},
+                 str(wrapper): {"bind": "/usr/local/bin/k6", "mode": "ro"}})
+    try:
+        hosts["gen2"] = {**hosts["gen2"], "ansible_host": broken.id}
+        path = tmp_path / "broken.yml"
+        path.write_text(json.dumps(inventory), encoding="utf-8")
+        tiny = {"sessions": {"vus": 2, "duration": "5s", "pace": 6.5},
+                "answers": {"vus": 4, "think_time": 1, "duration": "10s"},
+                "submit": {"vus": 2, "duration": "5s", "pace": 13}}
+        proc, directory, report = run_rehearsal(lab, "-i", str(path), "-e", small(None, tiny))
+    finally:
+        broken.remove(force=True)
+    assert proc.returncode != 0 and report["verdict"] == "NO-GO"
+    problems = {p["phase"]: p["error"] for p in report["problems"]}
+    for scenario in ("sessions", "answers", "submit"):
+        error = problems[f"load ({scenario})"]
+        assert error.startswith("load generator gen2: k6 stopped with exit code 107") and "planted" in error, error
+        assert not os.path.exists(os.path.join(directory, "load", scenario, "result.json"))
+        assert os.path.exists(os.path.join(directory, "load", scenario, "gen1", "result.json"))  # gen1 did its part
+    assert "run_complete" in [g["id"] for g in report["gates"] if g["passed"] is False]
+    assert lab.flag() in (None, False, "false") and not active_faults() and lab.worker_running()

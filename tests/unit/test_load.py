@@ -723,6 +723,13 @@ def test_cohort_only_actions(tmp_path):
     assert res["changed"] and res["cohort"]["count"] == 7 and "--count" in commands[1]["argv"]
     mgr, commands = manager(tmp_path, exam_params(action="retire", cohort={"count": 5}), FakeK6("x"))
     assert mgr.run()["cohort"]["retire"]["changed"] is True
+    # check mode (the rehearsal's validation): the settings are checked, nothing is run
+    mgr, commands = manager(tmp_path, exam_params(action="provision", cohort={"count": 5, "password": PASSWORD}),
+                            FakeK6("x"), check_mode=True)
+    res = mgr.run()
+    assert commands == [] and "nothing was run" in res["cohort"]["provision"]["detail"]
+    with pytest.raises(OpsError, match="password is needed"):
+        manager(tmp_path, exam_params(action="provision", cohort={"count": 5}), FakeK6("x"), check_mode=True)[0].run()
 
 
 def test_iso_timestamps():

@@ -44,11 +44,15 @@ def _results() -> dict:
     return out
 
 
-def _merge(results=None, expected=GENS) -> dict:
+def _raws(expected=GENS) -> dict:
+    return {g: os.path.join(FIX, g, names.LOAD_RAW) for g in expected if os.path.exists(os.path.join(FIX, g, names.LOAD_RAW))}
+
+
+def _merge(results=None, expected=GENS, raws=None, spread_limit_s=5.0) -> dict:
     expected = list(expected)
-    raws = [os.path.join(FIX, g, names.LOAD_RAW) for g in expected if os.path.exists(os.path.join(FIX, g, names.LOAD_RAW))]
     acks = [os.path.join(FIX, g, names.LOAD_ACKS) for g in expected]
-    return gen.merge(SCENARIO, _results() if results is None else results, expected, raws, acks)
+    return gen.merge(SCENARIO, _results() if results is None else results, expected,
+                     _raws(expected) if raws is None else raws, acks, spread_limit_s)
 
 
 # ------------------------------------------------------------------ segments and start
@@ -90,12 +94,13 @@ def test_the_common_start_is_waited_for_within_ten_minutes():
 def test_health_is_cpu_over_the_run_as_a_share_of_the_cores():
     h = gen.health({"dropped_iterations": 0}, cpu_s=30.0, elapsed_s=60.0, cores=2, stderr="", cpu_limit_pct=85)
     assert h["cpu_pct"] == 25.0 and not h["saturated"] and h["why"] == ""
+    # k6 --quiet --log-format raw prints only its warnings and errors, as they are (seen with k6 1.1.0)
     hot = gen.health({"dropped_iterations": 12}, cpu_s=110.0, elapsed_s=60.0, cores=2,
-                     stderr='time="..." level=warning msg="Insufficient VUs, reached 40 active VUs"\nplain line\n',
-                     cpu_limit_pct=85)
+                     stderr="Insufficient VUs, reached 40 active VUs and cannot initialize more\n\n",
+                     cpu_limit_pct=85, late_s=-0.01)
     assert hot["saturated"] and hot["cpu_pct"] == 91.7 and hot["dropped_iterations"] == 12
-    assert hot["why"] == "k6 used 91.7 % of its 2 core(s) (limit 85 %)"
-    assert hot["warnings"] == ['time="..." level=warning msg="Insufficient VUs, reached 40 active VUs"']
+    assert hot["why"] == "k6 used 91.7 % of its 2 core(s) (limit 85 %)" and hot["late_s"] == 0.0
+    assert hot["warnings"] == ["Insufficient VUs, reached 40 active VUs and cannot initialize more"]
     unknown = gen.health({}, cpu_s=None, elapsed_s=60.0, cores=2, stderr="", cpu_limit_pct=85)
     assert unknown["cpu_pct"] is None and not unknown["saturated"]
 
@@ -142,12 +147,28 @@ def test_a_generator_without_a_result_fails_the_merge_by_name():
     with pytest.raises(OpsError, match="no result from load generator\\(s\\) gen2"):
         _merge(results)
     with pytest.raises(OpsError, match="gen3"):
-        gen.merge(SCENARIO, _results(), [*GENS, "gen3"], [], [])
+        gen.merge(SCENARIO, _results(), [*GENS, "gen3"], _raws(), [], 5.0)
 
 
-def test_without_raw_samples_the_percentiles_are_not_known():
-    merged = gen.merge(SCENARIO, _results(), list(GENS), [], [])
-    assert merged["p95_ms"] is None and merged["error_rate"] is None and merged["http_reqs"] > 0
+def test_a_generator_without_all_its_raw_samples_fails_the_merge_by_name(tmp_path):
+    with pytest.raises(OpsError, match="no raw samples from load generator\\(s\\) gen2"):
+        _merge(raws={"gen1": os.path.join(FIX, "gen1", names.LOAD_RAW)})
+    cut = tmp_path / "raw.json"  # gen2's samples cut in half, as a disk that filled up would leave them
+    with gzip.open(os.path.join(FIX, "gen2", names.LOAD_RAW), "rb") as fh:
+        lines = fh.read().split(b"\n")
+    cut.write_bytes(b"\n".join(lines[: len(lines) // 2]))
+    with pytest.raises(OpsError, match=r"do not hold every request: gen2 \(\d+ of 220 requests\)"):
+        _merge(raws={**_raws(), "gen2": str(cut)})
+
+
+def test_generators_that_started_apart_are_a_problem_of_the_run():
+    results = _results()
+    results["gen2"] = {**results["gen2"], "started_at": "2026-12-01T03:10:09.500Z"}
+    merged = _merge(results, spread_limit_s=5.0)
+    assert merged["start_spread_s"] == 7.5 and merged["problems"] == [
+        f"the load generators started {merged['start_spread_s']:g} s apart (limit loadgen_start_spread_s 5 s; gen2 "
+        "last): the scenario ran with less concurrency than planned"]
+    assert _merge()["problems"] == []
 
 
 def test_a_saturated_generator_is_named():
@@ -196,7 +217,7 @@ def test_a_run_as_one_generator_runs_its_segment_at_the_common_start_without_tou
     h = res["generator"]
     assert h["name"] == "gen2" and h["segment"] == "1/2:1" and h["cpu_s"] == 12.5 and h["cores"] >= 1
     assert h["cpu_limit_pct"] == 85.0 and h["warnings"] == [] and h["dropped_iterations"] == 0
-    assert h["k6_peak_rss_mib"] == 181.4
+    assert h["k6_peak_rss_mib"] == 181.4 and h["late_s"] == 0.0
 
 
 def test_a_generator_with_a_start_too_far_away_is_refused_before_anything(tmp_path):
@@ -228,3 +249,44 @@ def test_the_report_shows_each_generator_and_names_a_saturated_one(tmp_path):
     assert any(r.startswith("load generator gen2 was saturated in scenario submit") for r in risks), risks
     scen = next(s for s in made["report"]["load"]["scenarios"] if s["name"] == SCENARIO)
     assert scen["source"] == "raw" and scen["requests"] == merged["http_reqs"]  # every generator's samples
+
+
+def test_an_evidence_folder_that_cannot_be_written_is_one_sentence_in_the_dry_run(tmp_path):
+    from tests.unit.test_load import FakeK6, exam_params, manager
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    k6 = FakeK6("answers")
+    mgr, _commands = manager(tmp_path, {**exam_params(), "generator": "gen1"}, k6, check_mode=True)
+    mgr.p["evidence_dir"] = str(blocker / "reports")
+    with pytest.raises(OpsError, match=r"cannot be written on this host \(.*not-a-folder is not a writable folder\)"):
+        mgr.run()
+    assert not k6.calls
+
+
+def test_a_scenario_a_generator_failed_is_not_measured_from_the_others_part(tmp_path):
+    """No merged result.json (the merge was skipped because gen2 failed): the report does not show gen1's
+    half of the load as the scenario, it says the scenario was not measured and why."""
+    from ansible_collections.examday.ops.plugins.module_utils._report.runner import make_report
+
+    sdir = tmp_path / names.LOAD_DIR / SCENARIO
+    shutil.copytree(os.path.join(FIX, "gen1"), sdir / "gen1")
+    ev = report_evidence.load_evidence(str(tmp_path))
+    assert ev["load"][SCENARIO]["raw"] == [] and "not merged over its load generators (gen1)" in ev["load"][SCENARIO]["problem"]
+    made = make_report(str(tmp_path), {}, {"title": "a failed generator"})
+    scen = next(s for s in made["report"]["load"]["scenarios"] if s["name"] == SCENARIO)
+    assert scen["source"] is None and scen["requests"] is None and "not merged" in scen["problem"]
+    latency = next(g for g in made["report"]["gates"] if g["id"] == "latency_p95")
+    assert latency["passed"] is not True and "not merged over its load generators" in latency["detail"], latency
+
+
+def test_the_cores_of_a_generator_follow_a_container_cpu_quota(tmp_path):
+    from ansible_collections.examday.ops.plugins.module_utils._load.manager import cores
+
+    mine = len(os.sched_getaffinity(0))
+    quota = tmp_path / "cpu.max"
+    quota.write_text("max 100000\n")
+    assert cores(str(quota)) == mine
+    quota.write_text("50000 100000\n")  # --cpus 0.5: one core at most
+    assert cores(str(quota)) == 1
+    assert cores(str(tmp_path / "absent")) == mine

@@ -13,8 +13,10 @@ fails the scenario, it never shrinks it."""
 from __future__ import annotations
 
 import datetime
+import itertools
 import os
 import re
+from contextlib import ExitStack
 from fractions import Fraction
 from typing import Callable, Iterable
 
@@ -26,7 +28,6 @@ from ansible_collections.examday.ops.plugins.module_utils._k6_samples import K6S
 MAX_GENERATORS = 64
 MAX_START_WAIT_S = 600.0  # a common start further away than this is a mistake, not a plan
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-_WARNING = re.compile(r"level=warn|\bWARN\b|warning", re.I)
 _SUM_KEYS = ("http_reqs", "iterations", "dropped_iterations", "vus_max")
 
 
@@ -70,19 +71,23 @@ def start_delay(start_at: str | None, now: datetime.datetime) -> float:
     return max(0.0, delay)
 
 
-def health(result: dict, cpu_s: float | None, elapsed_s: float, cores: int, stderr: str, cpu_limit_pct: float) -> dict:
-    """A generator's own health over its run: CPU (share of its cores), dropped iterations, k6's
-    warnings, and whether it was saturated."""
+def health(result: dict, cpu_s: float | None, elapsed_s: float, cores: int, stderr: str, cpu_limit_pct: float,
+           late_s: float | None = None) -> dict:
+    """A generator's own health over its run: CPU (share of its cores, the average over the run),
+    dropped iterations, k6's warnings (with --quiet, everything k6 prints on its standard error, e.g.
+    "Insufficient VUs, reached 40 active VUs and cannot initialize more"), how late it started
+    after the common start, and whether it was saturated."""
     cpu_pct = None
     if cpu_s is not None and elapsed_s > 0 and cores > 0:
         cpu_pct = round(100.0 * cpu_s / elapsed_s / cores, 1)
-    warnings = [ln.strip()[:300] for ln in (stderr or "").splitlines() if ln.strip() and _WARNING.search(ln)]
+    warnings = [ln.strip()[:300] for ln in (stderr or "").splitlines() if ln.strip()]
     dropped = int(result.get("dropped_iterations") or 0)
     reasons = []
     if cpu_pct is not None and cpu_pct > cpu_limit_pct:
         reasons.append(f"k6 used {cpu_pct:g} % of its {cores} core(s) (limit {cpu_limit_pct:g} %)")
     return {"cpu_s": None if cpu_s is None else round(cpu_s, 2), "cpu_pct": cpu_pct, "cores": cores,
             "cpu_limit_pct": cpu_limit_pct, "dropped_iterations": dropped, "warnings": warnings[-10:],
+            "late_s": None if late_s is None else round(max(0.0, late_s), 3),
             "saturated": bool(reasons), "why": "; ".join(reasons)}
 
 
@@ -128,20 +133,33 @@ def _sum_nested(items: Iterable[dict]) -> dict:
     return out
 
 
-def merge(scenario: str, results: dict, expected: list[str], raws: list[str], acks_paths: list[str],
-          opener: Callable = open) -> dict:
+def merge(scenario: str, results: dict, expected: list[str], raws: dict, acks_paths: list[str],
+          spread_limit_s: float, opener: Callable = open) -> dict:
     """The scenario's result over its generators (docs/evidence.md). results: {generator: its
-    result.json (None when it has none)}; expected: the generators that were to run. Raises
-    OpsError naming every generator that failed or never started."""
+    result.json (None when it has none)}; raws: {generator: its raw sample file}; expected: the
+    generators that were to run. Raises OpsError naming every generator that failed, never started
+    or left fewer raw samples than requests (its figures would describe less load than was
+    planned). A start spread above spread_limit_s is returned as a problem of the run."""
     missing = [g for g in expected if not isinstance(results.get(g), dict)]
     if missing:
         raise OpsError(f"the {scenario} load is incomplete: no result from load generator(s) "
                        f"{', '.join(missing)}; its figures would describe less load than was planned.")
+    no_raw = [g for g in expected if not raws.get(g)]
+    if no_raw:
+        raise OpsError(f"the {scenario} load is incomplete: no raw samples from load generator(s) "
+                       f"{', '.join(no_raw)}; its percentiles would describe part of the load.")
     ordered = [results[g] for g in expected]
     samples = K6Samples()
-    for path in raws:
-        samples.feed_file(path, scenario)
-    summary = samples.summary(scenario) if scenario in samples.groups else None
+    short = []
+    for gen in expected:
+        samples.feed_file(raws[gen], gen)
+        got = samples.summary(gen)["requests"] if gen in samples.groups else 0
+        if got != int(results[gen].get("http_reqs") or 0):
+            short.append(f"{gen} ({got} of {int(results[gen].get('http_reqs') or 0)} requests)")
+    if short:
+        raise OpsError(f"the {scenario} load's raw samples do not hold every request: {', '.join(short)}; "
+                       f"its percentiles would describe part of the load.")
+    summary = samples.summary() if samples.groups else None
     starts = [parse_iso(r.get("started_at")) for r in ordered]
     ends = [parse_iso(r.get("finished_at")) for r in ordered]
     starts_ok = [s for s in starts if s is not None]
@@ -179,11 +197,9 @@ def merge(scenario: str, results: dict, expected: list[str], raws: list[str], ac
     if exams:
         out["exam"] = _sum_nested(exams)
     if any("double_submits" in r for r in ordered):
-        lines = []
-        for path in acks_paths:
-            with opener(path, encoding="utf-8") as fh:
-                lines.extend(fh)
-        out["double_submits"] = _acks.double_submits(lines)
+        with ExitStack() as stack:  # streamed: every generator's acks, one after the other
+            files = [stack.enter_context(opener(path, encoding="utf-8")) for path in acks_paths]
+            out["double_submits"] = _acks.double_submits(itertools.chain.from_iterable(files))
     gens = {}
     for name, r in zip(expected, ordered):
         h = dict(r.get("generator") or {})
@@ -192,11 +208,19 @@ def merge(scenario: str, results: dict, expected: list[str], raws: list[str], ac
                       "segment": h.get("segment"), "cpu_pct": h.get("cpu_pct"), "cores": h.get("cores"),
                       "k6_peak_rss_mib": h.get("k6_peak_rss_mib"),
                       "dropped_iterations": int(r.get("dropped_iterations") or 0),
-                      "warnings": h.get("warnings") or [], "saturated": bool(h.get("saturated")),
+                      "warnings": h.get("warnings") or [], "late_s": h.get("late_s"),
+                      "saturated": bool(h.get("saturated")),
                       "why": h.get("why") or "", "k6_rc": (r.get("k6") or {}).get("rc")}
     out["generators"] = gens
     out["start_spread_s"] = round(max(starts_ok) - min(starts_ok), 3) if len(starts_ok) == len(ordered) else None
+    out["start_spread_limit_s"] = spread_limit_s
     out["saturated"] = [g for g, h in gens.items() if h["saturated"]]
+    out["problems"] = []
+    if out["start_spread_s"] is not None and out["start_spread_s"] > spread_limit_s:
+        late = sorted(gens, key=lambda g: gens[g]["started_at"] or "")[-1]
+        out["problems"].append(f"the load generators started {out['start_spread_s']:g} s apart (limit "
+                               f"loadgen_start_spread_s {spread_limit_s:g} s; {late} last): the scenario ran with "
+                               f"less concurrency than planned")
     out["files"] = {g: {k: f"{names.LOAD_DIR}/{scenario}/{g}/{v}" for k, v in names.LOAD_FILES.items()}
                     for g in expected}
     return out

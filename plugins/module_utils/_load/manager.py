@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import resource
 import shutil
@@ -21,6 +22,7 @@ from ansible_collections.examday.ops.plugins.module_utils import _thresholds
 from ansible_collections.examday.ops.plugins.module_utils._common import OpsError, json_safe
 from ansible_collections.examday.ops.plugins.module_utils._evidence import acks as _acks
 from ansible_collections.examday.ops.plugins.module_utils._evidence import names
+from ansible_collections.examday.ops.plugins.module_utils._k6_samples import parse_iso
 from ansible_collections.examday.ops.plugins.module_utils._load import generators as _gen
 from ansible_collections.examday.ops.plugins.module_utils._load import plan as _load
 from ansible_collections.examday.ops.plugins.module_utils._load.cohort import CohortManager
@@ -66,11 +68,21 @@ def children_peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def cores() -> int:
+def cores(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """The cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (a container's
+    --cpus), at least 1."""
     try:
-        return len(os.sched_getaffinity(0))
+        count = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        count = os.cpu_count() or 1
+    try:
+        with open(cpu_max, encoding="ascii") as fh:
+            quota, period = fh.read().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return count
 
 
 def _tail(path: str, limit: int = 20000) -> str:
@@ -139,7 +151,7 @@ class LoadManager:
         if not expected:
             raise OpsError("action=merge needs generators: the load generators that were to run the scenario.")
         sdir = os.path.join(os.path.abspath(self.p["evidence_dir"]), names.LOAD_DIR, name)
-        results, raws, acks = {}, [], []
+        results, raws, acks = {}, {}, []
         for gen in expected:
             gdir = os.path.join(sdir, gen)
             try:
@@ -149,10 +161,11 @@ class LoadManager:
                 results[gen] = None
             raw = os.path.join(gdir, EVIDENCE_FILES["raw"])
             if os.path.isfile(raw):
-                raws.append(raw)
+                raws[gen] = raw
             if os.path.isfile(os.path.join(gdir, EVIDENCE_FILES["acks"])):
                 acks.append(os.path.join(gdir, EVIDENCE_FILES["acks"]))
-        merged = _gen.merge(name, results, expected, raws, acks)
+        limit = float(_thresholds.resolve(self.p.get("thresholds"))["loadgen_start_spread_s"])
+        merged = _gen.merge(name, results, expected, raws, acks, limit)
         if self.check_mode:
             return {"changed": False, **merged, "warnings": self.warnings}
         self._write_result(sdir, merged)
@@ -175,7 +188,12 @@ class LoadManager:
             max_vus = _load.resolve_profile(self.p["scenario"], self.p.get("profile"))["max_vus"]
         cohort = _load.resolve_cohort(self.p["platform"]["cohort"], self.p.get("cohort") or {}, max_vus)
         manager = self._cohort_manager(cohort)
-        outcome = manager.provision() if action == "provision" else manager.retire()
+        if self.check_mode:  # the settings only: no SQL is run, not even rolled back, no request sent
+            manager.validate(action)
+            outcome = {"action": action, "changed": cohort["method"] != "none",
+                       "detail": "check mode: the settings were checked, nothing was run"}
+        else:
+            outcome = manager.provision() if action == "provision" else manager.retire()
         return {"changed": outcome["changed"], "action": action, "cohort": {**manager.describe(), action: outcome},
                 "warnings": self.warnings}
 
@@ -232,6 +250,7 @@ class LoadManager:
                 base["generator"] = {k: v for k, v in self.generator.items() if k != "argv"}
             if plan["exam"]:
                 base["cohort"] = cohort_mgr.describe()
+            self._check_writable(out_dir)
             if self.check_mode:
                 return {"changed": True, **base, "msg": f"would run k6 {plan['name']} for about "
                                                         f"{plan['expected_s']:.0f}s against {plan['target']}",
@@ -239,6 +258,19 @@ class LoadManager:
             return self._execute(plan, argv, paths, out_dir, work, base, cohort_mgr, password)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    @staticmethod
+    def _check_writable(out_dir: str) -> None:
+        """The evidence folder can be made here (its nearest existing parent is writable), or one sentence."""
+        probe = out_dir
+        while not os.path.exists(probe):
+            parent = os.path.dirname(probe)
+            if parent == probe:
+                break
+            probe = parent
+        if not os.path.isdir(probe) or not os.access(probe, os.W_OK | os.X_OK):
+            raise OpsError(f"the evidence folder {out_dir} cannot be written on this host ({probe} is not a "
+                           f"writable folder).")
 
     def _script(self, plan: dict, work: str) -> str:
         """The scenario's script in the work directory, with the k6 library (examday.js) next to
@@ -377,8 +409,10 @@ class LoadManager:
         if self.generator is not None:
             limit = float(_thresholds.resolve(self.p.get("thresholds"))["loadgen_cpu_pct"])
             stderr = err_text.replace(password, "********") if password else err_text
+            planned = parse_iso(self.generator["start_at"]) if self.generator["start_at"] else None
+            late = started.timestamp() - planned if planned is not None else None
             result["generator"] = {**base["generator"],
-                                   **_gen.health(result, cpu_s, elapsed, cores(), stderr, limit),
+                                   **_gen.health(result, cpu_s, elapsed, cores(), stderr, limit, late),
                                    "k6_peak_rss_mib": round(self.peak_rss(), 1)}
         self._write_result(out_dir, result)
         return result

@@ -6,6 +6,7 @@ p95s), else the whitelisted fields of its result.json."""
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Iterable
 
 from ansible_collections.examday.ops.plugins.module_utils._k6_samples import K6Samples, parse_iso
@@ -63,6 +64,7 @@ def analyse_load(ev: dict) -> dict:
         scen["name"] = name
         scen["title"] = SCENARIO_TITLES.get(name, name.replace("_", " ").title())
         scen["files"] = entry["files"]
+        scen["raw_files"] = [os.path.relpath(path, ev["dir"]) for path in entry["raw"]]  # every generator's
         if name in samples.groups and name not in problems:
             summary = samples.summary(name)
             scen["source"] = "raw"
@@ -80,8 +82,8 @@ def analyse_load(ev: dict) -> dict:
         else:
             scen["source"] = None
             scen["outside"] = scen["inside"] = None
-        if name in problems:
-            scen["problem"] = problems[name]
+        if name in problems or entry.get("problem"):
+            scen["problem"] = problems.get(name) or entry["problem"]
         requests, errors = scen.get("requests"), scen.get("errors")
         scen["success_rate_pct"] = rounded(100.0 * (requests - errors) / requests) if requests and errors is not None else None
         scenarios[name] = scen

@@ -111,7 +111,11 @@ def load_evidence(evidence_dir: str) -> dict:
             files += sorted(f"{g}/{f}" for g in gens for f in os.listdir(os.path.join(sdir, g))
                             if os.path.isfile(os.path.join(sdir, g, f)))
             entry = {"result": get(f"{LOAD_DIR}/{name}/{RESULT_JSON}"), "raw": raw, "acks": acks, "files": files}
-            if entry["result"] is not None or raw:
+            if gens and entry["result"] is None:  # a generator failed: its siblings' part is not the scenario
+                entry["raw"] = []
+                entry["problem"] = (f"not merged over its load generators ({', '.join(gens)}): one failed or never "
+                                    f"started (run.json names it)")
+            if entry["result"] is not None or raw or gens:
                 ev["load"][name] = entry
     metrics_dir = os.path.join(evidence_dir, METRICS_DIR)
     ev["metrics_files"] = sorted(os.listdir(metrics_dir)) if os.path.isdir(metrics_dir) else []

@@ -52,7 +52,8 @@ def _check_label(check: dict) -> str:
 def _load_gate(gate: Gate, inp: GateInput, measure: Callable[[dict], tuple[float | None, str]], limit: float) -> dict:
     """A gate over every scenario's numbers outside the fault windows; the worst scenario is the value."""
     ev, load, rule = inp.ev, inp.load, gate.rule_text(inp.th)
-    files = [f"{LOAD_DIR}/{n}/{RAW_JSON_GZ if s['source'] == 'raw' else RESULT_JSON}" for n, s in load["scenarios"].items()]
+    files = [f for n, s in load["scenarios"].items()
+             for f in ((s.get("raw_files") or []) if s["source"] == "raw" else [f"{LOAD_DIR}/{n}/{RESULT_JSON}"])]
     if isinstance(ev["faults"], list):
         files.append(FAULTS_JSON)
     if not load["scenarios"]:
@@ -281,7 +282,7 @@ def _error_rate(gate: Gate, inp: GateInput) -> dict:
 def _fault_error_budget(gate: Gate, inp: GateInput) -> dict:
     ev, load = inp.ev, inp.load
     limit, rule = inp.th["fault_error_budget_pct"], gate.rule_text(inp.th)
-    files = [FAULTS_JSON] + [f"{LOAD_DIR}/{n}/{RAW_JSON_GZ}" for n, s in load["scenarios"].items() if s["source"] == "raw"]
+    files = [FAULTS_JSON] + [f for s in load["scenarios"].values() if s["source"] == "raw" for f in s["raw_files"]]
     faults = ev["faults"]
     if not isinstance(faults, list):
         return gate.result(None, None, limit, rule, files, _missing(ev, FAULTS_JSON))
