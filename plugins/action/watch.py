@@ -16,6 +16,8 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.examday.ops.plugins.plugin_utils.async_job import ModuleRunner
+
 display = Display()
 
 MODULE = "examday.ops.watch"
@@ -24,23 +26,9 @@ GRACE_S = 300          # the async limit beyond the watch's own bound, for its l
 HEARTBEAT_S = 60       # a watch not followed this long ends (Ctrl-C ends Ansible's worker before it can say so)
 
 
-class ActionModule(ActionBase):
+class ActionModule(ModuleRunner, ActionBase):
     _supports_check_mode = True
     _supports_async = False  # the plugin runs the watch asynchronously itself
-
-    def _module(self, args: dict, task_vars: dict) -> dict:
-        try:
-            return self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-
-    def _status(self, jid: str, task_vars: dict) -> dict:
-        async_dir = self._remote_expand_user(self.get_shell_option("async_dir", default="~/.ansible_async"))
-        try:
-            return self._execute_module(module_name="ansible.legacy.async_status", task_vars=task_vars,
-                                        module_args={"jid": jid, "_async_dir": async_dir})
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
 
     @staticmethod
     def _say(host: str, lines: list) -> None:
@@ -53,7 +41,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         args = dict(self._task.args)
         if args.get("action", "run") != "run" or self._task.check_mode:
-            result.update(self._module(args, task_vars))
+            result.update(self._module(MODULE, args, task_vars))
             return result
         try:
             minutes, interval = float(args.get("minutes", 60)), float(args.get("interval", 15))
@@ -78,8 +66,8 @@ class ActionModule(ActionBase):
         try:
             while True:
                 time.sleep(every)
-                status = self._status(jid, task_vars)
-                lines = self._module(follow_args, task_vars)
+                status = self._job_status(jid, task_vars)
+                lines = self._module(MODULE, follow_args, task_vars)
                 if not lines.get("failed"):
                     self._say(task_vars.get("inventory_hostname", "watch"), lines.get("lines") or [])
                     follow_args["offset"] = lines.get("offset", follow_args["offset"])
@@ -90,7 +78,7 @@ class ActionModule(ActionBase):
         except BaseException:
             # interrupted (Ctrl-C) or broken: ask the watch to end after its sample, then let it go
             try:
-                self._module(dict(args, action="stop"), task_vars)
+                self._module(MODULE, dict(args, action="stop"), task_vars)
             except Exception:  # pylint: disable=broad-except  # best effort: the watch ends at its bound anyway
                 display.warning(f"could not ask the watch (job {jid}) to stop; it ends at its bound.")
             raise

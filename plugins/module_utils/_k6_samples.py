@@ -31,6 +31,7 @@ import itertools
 import json
 import math
 import re
+import zlib
 from array import array
 from typing import IO, Iterable, Iterator, Sequence
 
@@ -52,6 +53,8 @@ _TIME_VALUE = re.compile(rb'"time":"([^"]+)","value":(-?[0-9][0-9.eE+\-]*)[,}]')
 _BLOCK = re.compile(rb'\n\{"metric":"http_req_(duration|failed)","type":"Point","data":\{"time":"'
                     rb'([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})",'
                     rb'"value":(-?[0-9][0-9.eE+\-]*)[,}]')  # durations <= 0 (k6 reports 0 for requests that never connected)
+# The gauge k6 writes once a second: the VUs running.
+_VUS = re.compile(rb'\n\{"metric":"vus","type":"Point","data":\{"time":"[^"]*","value":([0-9]+)[,}.]')
 PERCENTILES = (("p50_ms", 0.50), ("p95_ms", 0.95), ("p99_ms", 0.99))
 
 
@@ -187,6 +190,7 @@ class K6Samples:
         self._window_values: dict[str, list[array]] = {}  # durations inside each window (a small share)
         self._groups: dict[str, dict] = {}
         self._time = TimeParser()
+        self._second: tuple = (None, None, 0.0)  # the block reader's last second: (head, zone, epoch)
         self.lines = 0
         self.points = 0
         self.skipped_lines = 0
@@ -213,12 +217,7 @@ class K6Samples:
         self._consume((self._points_from_lines(it, count=True),), group)
 
     def _points_from_blocks(self, fh: IO[bytes], size: int = 1 << 20) -> Iterator[list[tuple[bool, float, float]]]:
-        """Per block, the (is a duration, time, value) of a stream read in blocks: each block's points of k6's own
-        layout are found by one regular expression; a block where that finds fewer points than the two
-        metrics' names occur (a definition line, another layout, a name in a tag) is read line by line."""
-        second_base = self._time.second_base
-        last_head = last_zone = None
-        base = 0.0
+        """Per block, the (is a duration, time, value) of a stream read in blocks (see `_chunk_points`)."""
         rest = b"\n"  # every chunk starts with the newline that ends the line before it
         done = False
         while not done:
@@ -229,23 +228,31 @@ class K6Samples:
                 chunk, rest = buf[:cut], buf[cut:]
             else:
                 chunk, rest, done = rest, b"", True
-            if len(chunk) <= 1:
-                continue
-            self.lines += chunk.count(b"\n")
-            matches = _BLOCK.findall(chunk)
-            if len(matches) != chunk.count(_DURATION_B) + chunk.count(_FAILED_B):
-                yield list(self._points_from_lines(iter(chunk[1:].split(b"\n")), count=False))
-                continue
-            batch = []
-            add = batch.append
-            for kind, head, frac, zone, raw_value in matches:
-                try:
-                    if head != last_head or zone != last_zone:  # a new second; else the same base as before
-                        base, last_head, last_zone = second_base(head + zone), head, zone
-                    add((kind == b"duration", base + float(frac) if frac else base, float(raw_value)))
-                except (ValueError, UnicodeDecodeError):
-                    self.skipped_lines += 1
-            yield batch
+            if len(chunk) > 1:
+                yield self._chunk_points(chunk)
+
+    def _chunk_points(self, chunk: bytes) -> list[tuple[bool, float, float]]:
+        """The (is a duration, time, value) of a chunk of whole lines that starts with a newline: the
+        points of k6's own layout are found by one regular expression; a chunk where that finds fewer
+        points than the two metrics' names occur (a definition line, another layout, a name in a tag)
+        is read line by line."""
+        self.lines += chunk.count(b"\n")
+        matches = _BLOCK.findall(chunk)
+        if len(matches) != chunk.count(_DURATION_B) + chunk.count(_FAILED_B):
+            return list(self._points_from_lines(iter(chunk[1:].split(b"\n")), count=False))
+        second_base = self._time.second_base
+        last_head, last_zone, base = self._second
+        batch = []
+        add = batch.append
+        for kind, head, frac, zone, raw_value in matches:
+            try:
+                if head != last_head or zone != last_zone:  # a new second; else the same base as before
+                    base, last_head, last_zone = second_base(head + zone), head, zone
+                add((kind == b"duration", base + float(frac) if frac else base, float(raw_value)))
+            except (ValueError, UnicodeDecodeError):
+                self.skipped_lines += 1
+        self._second = (last_head, last_zone, base)
+        return batch
 
     def _points_from_lines(self, lines: Iterator[bytes], count: bool) -> Iterator[tuple[bool, float, float]]:
         """(is a duration, time, value) of the lines that hold a point of the two metrics (and, with a tag
@@ -354,13 +361,13 @@ class K6Samples:
         return sorted(self._groups)
 
     def _selected(self, group: str | None) -> Iterator[tuple[int, _Bucket]]:
-        for (g, sec), bucket in self._buckets.items():
-            if group is None or g == group:
-                if not bucket.sorted:
-                    bucket.out = array("d", sorted(bucket.out))
-                    bucket.inn = array("d", sorted(bucket.inn))
-                    bucket.sorted = True
-                yield sec, bucket
+        """The group's buckets (all, for None), their durations sorted."""
+        for sec, bucket in self._selected_unsorted(group):
+            if not bucket.sorted:
+                bucket.out = array("d", sorted(bucket.out))
+                bucket.inn = array("d", sorted(bucket.inn))
+                bucket.sorted = True
+            yield sec, bucket
 
     def per_second(self, group: str | None = None) -> list[dict]:
         """One entry per second that has samples: requests, errors, error rate, p50/p95/p99/max of durations."""
@@ -414,6 +421,15 @@ class K6Samples:
         out["max_ms"] = _round(max((a[-1] for a in arrays if len(a)), default=None))
         return out
 
+    def requests(self, group: str | None = None) -> int:
+        """How many requests (http_req_failed points) a group (or all) holds, without its percentiles."""
+        return sum(b.req_out + b.req_in for _sec, b in self._selected_unsorted(group))
+
+    def _selected_unsorted(self, group: str | None) -> Iterator[tuple[int, _Bucket]]:
+        for (g, sec), bucket in self._buckets.items():
+            if group is None or g == group:
+                yield sec, bucket
+
     def summary(self, group: str | None = None) -> dict:
         """Totals of one group (or all): everything, outside the windows, inside them, and per window."""
         groups = [group] if group is not None else list(self._groups)
@@ -459,6 +475,114 @@ class K6Samples:
             "first_ts": min(firsts) if firsts else None,
             "last_ts": max(lasts) if lasts else None,
         }
+
+
+def hist_percentile(hist: dict, p: float) -> float | None:
+    """The p-th percentile of a log histogram ({bin: count}, as LiveSamples.hist; keys may be strings
+    as in JSON), to within one bin (0.5 %): the middle of the bin that holds rank p * (n - 1)."""
+    bins = sorted((int(k), int(n)) for k, n in hist.items() if int(n) > 0)
+    total = sum(n for _k, n in bins)
+    if not total:
+        return None
+    rank = p * (total - 1)
+    seen = 0
+    for key, n in bins:
+        seen += n
+        if seen > rank:
+            return 0.0 if key == _ZERO_BIN else math.exp((key + 0.5) / _BINS_PER_E)
+    return math.exp((bins[-1][0] + 0.5) / _BINS_PER_E)
+
+
+class LiveSamples:
+    """What a running k6 has written so far to its raw sample stream, read incrementally: each
+    `read()` decompresses only the bytes appended since the last one (gzip members as k6 flushes
+    them; a plain file as is) and counts requests, errors, durations in a log histogram (0.5 % bins,
+    for percentiles to within 0.5 %), requests per second of their own time, and the last VUs gauge.
+    Memory stays bounded by the histogram and the last minute's per-second counts, whatever the
+    run's length; the evidence's exact figures come from K6Samples after the run."""
+
+    KEEP_SECONDS = 60
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offset = 0
+        self._gzip: bool | None = None
+        self._z = None
+        self._rest = b"\n"
+        self._parser = K6Samples()
+        self.requests = self.errors = self.durations = 0
+        self.hist: dict[int, int] = {}
+        self.per_second: dict[int, int] = {}
+        self.vus: int | None = None
+        self.first: float | None = None
+        self.last: float | None = None
+
+    def read(self, limit: int = 64 << 20) -> int:
+        """Reads at most `limit` new bytes; returns how many (0 when the file is not there yet)."""
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read(limit)
+        except FileNotFoundError:
+            return 0
+        if self._gzip is None:
+            if len(data) < 2:
+                return 0  # not enough to tell yet; read again from the same offset
+            self._gzip = data[:2] == b"\x1f\x8b"
+        self.offset += len(data)
+        if self._gzip:
+            text = []
+            while data:
+                if self._z is None:
+                    self._z = zlib.decompressobj(31)
+                text.append(self._z.decompress(data))
+                data = self._z.unused_data if self._z.eof else b""
+                if self._z.eof:
+                    self._z = None  # the next gzip member, if any
+            data = b"".join(text)
+        buf = self._rest + data
+        cut = buf.rfind(b"\n")
+        chunk, self._rest = buf[:cut], buf[cut:]
+        if len(chunk) > 1:
+            self._count(chunk)
+        return self.offset
+
+    def _count(self, chunk: bytes) -> None:
+        hist, per_second = self.hist, self.per_second
+        floor, log = math.floor, math.log
+        last = self.last if self.last is not None else -math.inf
+        first = self.first if self.first is not None else math.inf
+        for is_duration, t, value in self._parser._chunk_points(chunk):
+            if t > last:
+                last = t
+            if t < first:
+                first = t
+            if is_duration:
+                b = floor(log(value) * _BINS_PER_E) if value > 0 else _ZERO_BIN
+                hist[b] = hist.get(b, 0) + 1
+                self.durations += 1
+            else:
+                self.requests += 1
+                self.errors += value >= 0.5
+                sec = floor(t)
+                per_second[sec] = per_second.get(sec, 0) + 1
+        vus = _VUS.findall(chunk)
+        if vus:
+            self.vus = int(vus[-1])
+        if last != -math.inf:
+            self.first, self.last = first, last
+            for sec in [s for s in per_second if s < last - self.KEEP_SECONDS]:
+                del per_second[sec]
+
+    def rate(self, seconds: int = 10) -> float | None:
+        """Requests per second over the last `seconds` whole seconds before the newest sample's."""
+        if self.last is None or self.first is None:
+            return None
+        newest = math.floor(self.last)
+        oldest = max(newest - seconds, math.floor(self.first))
+        if newest <= oldest:  # less than a whole second so far
+            return None
+        return sum(self.per_second.get(s, 0) for s in range(oldest, newest)) / float(newest - oldest)
 
 
 def _round(value: float | None) -> float | None:

@@ -48,9 +48,15 @@ options:
         I(generators) (C(load/<name>/<generator>/)), on the host that holds them all (the controller); counts
         summed, percentiles and error rate over the union of their raw samples, each generator's health. It
         fails, naming them, when a generator left no result.
+      - C(follow) is carried out by the collection's action plugin on the controller, one loop item per round
+        and generator (see the examples). It reads the generator's C(load/<name>/<generator>/progress.json),
+        which a running load rewrites every 5 s (elapsed and planned seconds, VUs, requests per second,
+        requests, errors and a 0.5 % latency histogram so far), and returns a line to print, one per
+        generator and, on the round's last generator, one merged over all of them (p95 from the summed
+        histograms, never an average). It changes nothing; a generator it cannot read is named in the line.
     type: str
     default: run
-    choices: [run, provision, retire, merge]
+    choices: [run, provision, retire, merge, follow]
   generator:
     description:
       - This run is one load generator of several (its inventory name); it writes C(load/<name>/<generator>/)
@@ -74,9 +80,20 @@ options:
         the generators start together; the real start is recorded (C(started_at)).
     type: str
   generators:
-    description: With C(action=merge), the generators that were to run the scenario.
+    description: With C(action=merge) or C(action=follow), the generators that were to run the scenario.
     type: list
     elements: str
+  round:
+    description: With C(action=follow), the round (0-based); each round after the first starts I(interval) after the one before.
+    type: int
+    default: 0
+  jid:
+    description: With C(action=follow), the generator's async job id, asked when its progress is missing or stale.
+    type: str
+  interval:
+    description: With C(action=follow), seconds between rounds.
+    type: float
+    default: 10
   scenario:
     description:
       - The scenario to run. Needed for C(action=run). The shipped ones are C(sessions), C(answers), C(submit)
@@ -302,6 +319,22 @@ EXAMPLES = r"""
     evidence_dir: "{{ evidence_dir }}"
     generators: "{{ groups['examday_loadgen'] }}"
   delegate_to: localhost
+
+- name: Follow it while it runs, a line every 10 s merged over the generators, until every one has ended
+  examday.ops.load:
+    action: follow
+    scenario: answers
+    evidence_dir: /var/tmp/examday-evidence
+    generator: "{{ item.1 }}"
+    generators: "{{ groups['examday_loadgen'] }}"
+    round: "{{ item.0 }}"
+    jid: "{{ jobs[item.1] }}"
+  delegate_to: "{{ item.1 }}"
+  loop: "{{ range(200) | product(groups['examday_loadgen']) | list }}"
+  loop_control:
+    label: "{{ progress.line | default(item.1) }}"
+    break_when: progress.done | default(false)
+  register: progress
 
 - name: Smoke-test any HTTP endpoint for 30 s
   examday.ops.load:
@@ -1673,6 +1706,16 @@ action:
   returned: action=provision or retire
   type: str
   sample: provision
+line:
+  description: What the load has done so far, on this generator or (the round's last generator) over all of them.
+  returned: action=follow
+  type: str
+  sample: "answers (2 load generators): 40 s of 65 s, 40 VUs, 31.5 req/s, p95 7.8 ms, errors 0.00 % (0 of 1,262 requests)"
+done:
+  description: Whether every generator's load has ended (only ever true on the round's last generator).
+  returned: action=follow
+  type: bool
+  sample: false
 msg:
   description: In check mode, what would run.
   returned: action=run in check mode
@@ -1699,7 +1742,10 @@ def argument_spec() -> dict:
     spec.update(_db.db_argument_spec())
     spec.update(_thresholds.threshold_argument_spec())
     spec.update(
-        action={"type": "str", "default": "run", "choices": ["run", "provision", "retire", "merge"]},
+        action={"type": "str", "default": "run", "choices": ["run", "provision", "retire", "merge", "follow"]},
+        round={"type": "int", "default": 0},
+        jid={"type": "str"},
+        interval={"type": "float", "default": 10},
         generator={"type": "str"},
         generator_index={"type": "int", "default": 0},
         generator_count={"type": "int", "default": 1},

@@ -17,7 +17,7 @@ import requests
 import yaml
 
 from tests.integration.conftest import ROOT, VENV_BIN, exclusive
-from tests.integration.test_rehearsal import active_faults, artifacts, assert_no_secret
+from tests.integration.test_rehearsal import active_faults, artifacts, assert_followed, assert_no_secret
 
 INVENTORY = os.path.join(ROOT, "inventories", "lab-b")
 STATE = os.path.join(ROOT, ".lab", "b")
@@ -208,6 +208,7 @@ def test_a_healthy_lab_b_rehearses_go(clean_b):
     with open(os.path.join(directory, "load", "answers", "result.json"), encoding="utf-8") as fh:
         merged = json.load(fh)
     assert list(merged["generators"]) == ["localhost"] and merged["generators"]["localhost"]["segment"] == "0:1"
+    assert_followed(proc.stdout, directory, "submit", "submit", ["localhost"])
     with open(os.path.join(directory, "load", "answers", "localhost", "acks.jsonl"), encoding="utf-8") as fh:
         first = json.loads(next(line for line in fh if '"answer"' in line))
     assert len(first["question_id"]) == 36 and len(first["session_id"]) == 36

@@ -7,6 +7,7 @@ import glob
 import gzip
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -91,12 +92,31 @@ def assert_split_over_generators(directory: str, gens: list[str]) -> None:
     assert users[gens[0]] and users[gens[1]] and not users[gens[0]] & users[gens[1]]
 
 
+def assert_followed(stdout: str, directory: str, scenario: str, label: str, gens: list[str]) -> None:
+    """While it ran, the load was followed: a line per round (the generators' own, then the merged
+    one), the last saying it ended and counting exactly the requests of the merged raw samples; the
+    wait after it found every generator ended (no retry lines); no terminal control codes."""
+    with open(os.path.join(directory, "load", scenario, "result.json"), encoding="utf-8") as fh:
+        merged = json.load(fh)
+    lines = re.findall(r"=> \(item=(" + re.escape(label) + r": .*)\)$", stdout, flags=re.M)
+    assert len(lines) >= 2 and lines[-1].startswith(f"{label}: ended after "), lines
+    assert lines[-1].endswith(f" of {merged['raw_requests']:,} requests)"), (lines[-1], merged["raw_requests"])
+    assert re.search(r", p95 [0-9.]+ ms, errors [0-9.]+ % ", lines[-1]), lines[-1]
+    if len(gens) > 1:  # each generator's own line, but the last one's item carries the merged line
+        for gen in gens[:-1]:
+            assert re.search(r"=> \(item=" + re.escape(f"{scenario} on {gen}: "), stdout), gen
+    assert not re.search(r"FAILED - RETRYING: \[[^]]*\]: Wait on each load generator, " + scenario, stdout)
+    assert "\x1b" not in stdout
+
+
 def test_quick_rehearsal_of_a_healthy_lab_is_go(lab, loadgen):
     """The rehearsal with k6 on two load-generator hosts of the test's own (containers reached through
     community.docker's connection plugin): GO, with each scenario split over both and merged exactly.
     The default, k6 on the controller, is lab-b's rehearsal (test_lab_b.py)."""
     proc, directory, report = run_rehearsal(lab, "-i", loadgen)
     assert_split_over_generators(directory, ["gen1", "gen2"])
+    for scenario in ("sessions", "submit"):
+        assert_followed(proc.stdout, directory, scenario, f"{scenario} (2 load generators)", ["gen1", "gen2"])
     assert [g["name"] for g in report["load"]["scenarios"][1]["generators"]] == ["gen1", "gen2"]
     gates = {g["name"]: g for g in report["gates"]}
     assert report["verdict"] == "GO", {n: g["detail"] for n, g in gates.items() if g["passed"] is not True}

@@ -32,7 +32,8 @@ NOT_EVIDENCE = {"background_jobs.json", "k6-options.json"}
 def contract_files() -> set[str]:
     return {names.RUN, names.FAULTS, names.INTEGRITY, names.UX, names.CANARY, names.PREVIOUS, names.METRICS,
             names.STATS, names.DB_SAMPLES, names.PROMETHEUS, names.LOAD_RAW_PLAIN, names.SMOKE_FLOW,
-            names.WATCH_TIMELINE, names.WATCH_RECORD, names.WATCH_PAGE, names.STATUS, *names.LOAD_FILES.values(),
+            names.WATCH_TIMELINE, names.WATCH_RECORD, names.WATCH_PAGE, names.STATUS, names.LOAD_PROGRESS,
+            *names.LOAD_FILES.values(),
             *names.REPORT_FILES}
 
 

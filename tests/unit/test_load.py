@@ -578,7 +578,7 @@ class FakeK6:
         self.run, self.rc, self.stderr, self.timed_out = run, rc, stderr, timed_out
         self.calls = []
 
-    def __call__(self, argv, env, timeout_s, stdout_path, stderr_path):
+    def __call__(self, argv, env, timeout_s, stdout_path, stderr_path, on_tick=None):
         self.calls.append({"argv": argv, "env": env, "timeout": timeout_s})
         opt = {argv[i]: argv[i + 1] for i in range(len(argv) - 1) if argv[i].startswith("--")}
         if self.rc in (0, 99, 105):

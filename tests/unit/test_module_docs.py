@@ -19,7 +19,7 @@ MODULES = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "plugins", "modul
 SCALARS = {"str", "int", "float", "bool", "path", "raw", "bits", "bytes", "jsonarg", "json", "sid"}
 TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool, "dict": dict, "list": list}
 # Task keywords that sit beside the module in an example task.
-TASK_KEYWORDS = {"name", "register", "async", "poll", "delegate_to", "when", "until", "retries", "delay", "loop",
+TASK_KEYWORDS = {"name", "register", "async", "poll", "delegate_to", "when", "until", "retries", "delay", "loop", "loop_control",
                  "check_mode", "diff", "environment", "become", "tags", "no_log", "ignore_errors", "changed_when",
                  "failed_when", "run_once", "vars", "notify"}
 

@@ -64,7 +64,7 @@ def profile_calls():
             for task in tasks(play):
                 for module in PROFILE_MODULES:
                     args = task.get(f"examday.ops.{module}")
-                    if args is not None:
+                    if args is not None and (args or {}).get("action") != "follow":  # follow reads progress files only
                         yield rel, task.get("name"), module, (dict(args or {}, platform="(module_defaults)")
                                                               if by_default else args)
 

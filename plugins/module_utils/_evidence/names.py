@@ -59,6 +59,7 @@ LOAD_RAW = "raw.json.gz"
 LOAD_RAW_PLAIN = "raw.json"      # the same stream uncompressed (older runs, hand-made evidence)
 LOAD_ACKS = "acks.jsonl"
 LOAD_RESULT = "result.json"
+LOAD_PROGRESS = "progress.json"  # what a running generator has done so far (rewritten every 5 s)
 LOAD_FILES = {"summary": LOAD_SUMMARY, "raw": LOAD_RAW, "acks": LOAD_ACKS, "result": LOAD_RESULT}
 
 # Files a role writes through the evidence module (kind -> file name), and the stop files it

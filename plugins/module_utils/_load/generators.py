@@ -105,21 +105,22 @@ def scenario_generators(scenario_dir: str) -> list[str]:
     return out
 
 
+def _raw_file(folder: str) -> str | None:
+    """A folder's raw sample file (gzip, else plain), or None."""
+    for name in (names.LOAD_RAW, names.LOAD_RAW_PLAIN):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
 def raw_files(scenario_dir: str) -> list[str]:
     """Every raw sample file of a scenario: its own (one generator, or an older run), else each
     generator's."""
-    for name in (names.LOAD_RAW, names.LOAD_RAW_PLAIN):
-        path = os.path.join(scenario_dir, name)
-        if os.path.isfile(path):
-            return [path]
-    out = []
-    for gen in scenario_generators(scenario_dir):
-        for name in (names.LOAD_RAW, names.LOAD_RAW_PLAIN):
-            path = os.path.join(scenario_dir, gen, name)
-            if os.path.isfile(path):
-                out.append(path)
-                break
-    return out
+    own = _raw_file(scenario_dir)
+    if own:
+        return [own]
+    return [p for p in (_raw_file(os.path.join(scenario_dir, g)) for g in scenario_generators(scenario_dir)) if p]
 
 
 def _sum_nested(items: Iterable[dict]) -> dict:
@@ -153,7 +154,7 @@ def merge(scenario: str, results: dict, expected: list[str], raws: dict, acks_pa
     short = []
     for gen in expected:
         samples.feed_file(raws[gen], gen)
-        got = samples.summary(gen)["requests"] if gen in samples.groups else 0
+        got = samples.requests(gen)
         if got != int(results[gen].get("http_reqs") or 0):
             short.append(f"{gen} ({got} of {int(results[gen].get('http_reqs') or 0)} requests)")
     if short:

@@ -25,6 +25,7 @@ from ansible_collections.examday.ops.plugins.module_utils._evidence import names
 from ansible_collections.examday.ops.plugins.module_utils._k6_samples import parse_iso
 from ansible_collections.examday.ops.plugins.module_utils._load import generators as _gen
 from ansible_collections.examday.ops.plugins.module_utils._load import plan as _load
+from ansible_collections.examday.ops.plugins.module_utils._load import progress as _progress
 from ansible_collections.examday.ops.plugins.module_utils._load.cohort import CohortManager
 from ansible_collections.examday.ops.plugins.module_utils._load.scripts import SCRIPTS
 
@@ -40,15 +41,22 @@ def iso(ts: datetime.datetime) -> str:
 
 
 def run_process(argv: list[str], env: dict, timeout_s: float, stdout_path: str, stderr_path: str,
-                grace_s: float = 20.0) -> tuple[int, bool]:
-    """Runs argv with its output in files. Past timeout_s, k6 gets SIGINT (it stops gracefully and
-    still writes its summary), then SIGKILL after grace_s; only this process, by its pid.
-    Returns (exit code, whether the timeout stopped it)."""
+                grace_s: float = 20.0, on_tick: Callable[[], None] | None = None,
+                tick_s: float = _progress.WRITE_EVERY_S) -> tuple[int, bool]:
+    """Runs argv with its output in files, calling on_tick every tick_s while it runs. Past
+    timeout_s, k6 gets SIGINT (it stops gracefully and still writes its summary), then SIGKILL after
+    grace_s; only this process, by its pid. Returns (exit code, whether the timeout stopped it)."""
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, close_fds=True)
-        try:
-            return proc.wait(timeout=timeout_s), False
-        except subprocess.TimeoutExpired:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                return proc.wait(timeout=max(0.0, min(left, tick_s) if on_tick else left)), False
+            except subprocess.TimeoutExpired:
+                if time.monotonic() < deadline:
+                    on_tick()
+                    continue
             proc.send_signal(signal.SIGINT)
             try:
                 return proc.wait(timeout=grace_s), True
@@ -136,6 +144,9 @@ class LoadManager:
     # ------------------------------------------------------------------ entry
     def run(self) -> dict:
         action = self.p.get("action") or "run"
+        if action == "follow":
+            raise OpsError("action=follow is carried out by the examday.ops.load action plugin on the controller; "
+                           "run it as a task of a play, not as a module on its own.")
         if action in ("provision", "retire"):
             return self._cohort_only(action)
         if action == "merge":
@@ -318,11 +329,14 @@ class LoadManager:
         try:
             os.makedirs(out_dir, mode=0o700, exist_ok=True)
             os.chmod(out_dir, 0o700)
-            for name in EVIDENCE_FILES.values():  # an earlier run's files must not pass for this one's
+            for name in (*EVIDENCE_FILES.values(), names.LOAD_PROGRESS):  # an earlier run's must not pass for this one's
                 try:
                     os.unlink(os.path.join(out_dir, name))
                 except FileNotFoundError:
                     pass
+            progress = _progress.ProgressWriter(out_dir, plan["name"], (self.generator or {}).get("name") or "",
+                                                plan["expected_s"], (self.generator or {}).get("start_at"))
+            progress.waiting()
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "K6_NO_USAGE_REPORT": "true",
                    "TMPDIR": work, **_load.config_env(plan)}
             if password:
@@ -332,13 +346,23 @@ class LoadManager:
             cpu0 = self.cpu()
             started = self.clock()
             t0 = time.monotonic()
-            rc, timed_out = self.process(argv, env, plan["hard_timeout_s"], os.path.join(work, "k6.out"),
-                                         os.path.join(work, "k6.err"))
-            elapsed = time.monotonic() - t0
-            finished = self.clock()
-            cpu_s = self.cpu() - cpu0
-            result = self._collect(plan, rc, timed_out, started, finished, elapsed, paths, out_dir, work, base,
-                                   password, cpu_s)
+            progress.running()
+            try:
+                rc, timed_out = self.process(argv, env, plan["hard_timeout_s"], os.path.join(work, "k6.out"),
+                                             os.path.join(work, "k6.err"), on_tick=progress.running)
+                elapsed = time.monotonic() - t0
+                finished = self.clock()
+                cpu_s = self.cpu() - cpu0
+                progress.ending()
+                result = self._collect(plan, rc, timed_out, started, finished, elapsed, paths, out_dir, work, base,
+                                       password, cpu_s)
+            except BaseException:
+                progress.done(False)
+                raise
+            progress.done(True)
+            if progress.error:
+                self.warnings.append(f"the load's progress could not be followed ({progress.error}); "
+                                     f"its evidence is not affected.")
         finally:  # the cohort is retired whatever happened to the load
             if cohort_mgr is not None and plan["cohort"]["method"] != "none" and plan["cohort"]["retire_after"]:
                 retired = self._retire(cohort_mgr)
