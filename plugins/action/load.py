@@ -23,8 +23,8 @@ from ansible_collections.examday.ops.plugins.module_utils._evidence import names
 from ansible_collections.examday.ops.plugins.module_utils._load import progress as _progress
 from ansible_collections.examday.ops.plugins.plugin_utils.async_job import ModuleRunner
 
-JOB_END_POLLS = 20  # a generator whose progress says done returns within 20 x 0.25 s
-JOB_END_EVERY_S = 0.25
+JOB_END_POLLS = 20      # a generator whose progress says done: its job is asked up to 20 times,
+JOB_END_EVERY_S = 0.25  # 0.25 s apart (plus each async_status run), until it has finished
 # scenario -> (its Follow, when its current round started): the rounds of one follow task
 _FOLLOWS: dict[str, tuple[_progress.Follow, float]] = {}
 
@@ -42,6 +42,8 @@ class ActionModule(ModuleRunner, ActionBase):
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             return result
+        if self._task.async_val:
+            return dict(result, failed=True, msg="load action=follow runs in the play: give it no async.")
         try:
             result.update(self._follow(dict(self._task.args), task_vars or {}))
         except (TypeError, ValueError) as exc:
@@ -62,7 +64,8 @@ class ActionModule(ModuleRunner, ActionBase):
             time.sleep(max(0.0, round_start + interval - time.monotonic()))
             round_start = time.monotonic()
         _FOLLOWS[scenario] = (follow, round_start)
-        self._read(follow, gen, args, task_vars)
+        if gen not in follow.ended:  # one that ended keeps its last progress: not read again
+            self._read(follow, gen, args, task_vars)
         last = index == len(gens) - 1
         return {"changed": False, "generator": gen, "round": rnd, "done": last and follow.done,
                 "line": follow.line() if last else follow.line(gen)}
@@ -78,10 +81,10 @@ class ActionModule(ModuleRunner, ActionBase):
             if not res.get("failed"):
                 data = _progress.read(base64.b64decode(res.get("content") or "").decode("utf-8", "replace"))
                 if data is not None:
-                    follow.seen(gen, data)
+                    follow.seen(gen, data, time.monotonic())
                     if data["state"] == "done" and args.get("jid"):
                         self._job_end(follow, gen, str(args["jid"]), task_vars)
-            if follow.stale(gen, time.time()) and gen not in follow.ended:
+            if follow.stale(gen, time.monotonic()) and gen not in follow.ended:
                 jid = args.get("jid")
                 if not jid:
                     follow.job(gen, True, "it never started")

@@ -498,10 +498,13 @@ class LiveSamples:
     `read()` decompresses only the bytes appended since the last one (gzip members as k6 flushes
     them; a plain file as is) and counts requests, errors, durations in a log histogram (0.5 % bins,
     for percentiles to within 0.5 %), requests per second of their own time, and the last VUs gauge.
-    Memory stays bounded by the histogram and the last minute's per-second counts, whatever the
-    run's length; the evidence's exact figures come from K6Samples after the run."""
+    Memory stays bounded (a few MiB of text at a time, the histogram and the last minute's
+    per-second counts) whatever the run's length; the evidence's exact figures come from K6Samples
+    after the run."""
 
     KEEP_SECONDS = 60
+    BLOCK = 1 << 20   # compressed bytes read at a time
+    TEXT = 4 << 20    # most text decompressed at a time
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -517,35 +520,51 @@ class LiveSamples:
         self.first: float | None = None
         self.last: float | None = None
 
-    def read(self, limit: int = 64 << 20) -> int:
-        """Reads at most `limit` new bytes; returns how many (0 when the file is not there yet)."""
+    def read(self) -> int:
+        """Reads everything appended since the last call, 1 MiB of the file and at most 4 MiB of text
+        at a time (so memory stays bounded however much k6 wrote meanwhile); returns the offset
+        reached (0 while the file is not there yet)."""
         try:
-            with open(self.path, "rb") as fh:
-                fh.seek(self.offset)
-                data = fh.read(limit)
+            fh = open(self.path, "rb")
         except FileNotFoundError:
             return 0
-        if self._gzip is None:
-            if len(data) < 2:
-                return 0  # not enough to tell yet; read again from the same offset
-            self._gzip = data[:2] == b"\x1f\x8b"
-        self.offset += len(data)
-        if self._gzip:
-            text = []
-            while data:
-                if self._z is None:
-                    self._z = zlib.decompressobj(31)
-                text.append(self._z.decompress(data))
-                data = self._z.unused_data if self._z.eof else b""
-                if self._z.eof:
-                    self._z = None  # the next gzip member, if any
-            data = b"".join(text)
-        buf = self._rest + data
+        with fh:
+            fh.seek(self.offset)
+            while True:
+                data = fh.read(self.BLOCK)
+                if self._gzip is None:
+                    if len(data) < 2:
+                        break  # not enough to tell gzip from plain yet: read again from the same offset
+                    self._gzip = data[:2] == b"\x1f\x8b"
+                if not data:
+                    break
+                self.offset += len(data)
+                if self._gzip:
+                    self._inflate(data)
+                else:
+                    self._text(data)
+        return self.offset
+
+    def _inflate(self, data: bytes) -> None:
+        while data:
+            if self._z is None:
+                self._z = zlib.decompressobj(31)
+            self._text(self._z.decompress(data, self.TEXT))
+            if self._z.eof:
+                data = self._z.unused_data  # the next gzip member, if any
+                self._z = None
+            else:
+                data = self._z.unconsumed_tail
+
+    def _text(self, text: bytes) -> None:
+        buf = self._rest + text
         cut = buf.rfind(b"\n")
+        if cut < 0:
+            self._rest = buf
+            return
         chunk, self._rest = buf[:cut], buf[cut:]
         if len(chunk) > 1:
             self._count(chunk)
-        return self.offset
 
     def _count(self, chunk: bytes) -> None:
         hist, per_second = self.hist, self.per_second

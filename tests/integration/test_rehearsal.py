@@ -101,7 +101,7 @@ def assert_followed(stdout: str, directory: str, scenario: str, label: str, gens
     lines = re.findall(r"=> \(item=(" + re.escape(label) + r": .*)\)$", stdout, flags=re.M)
     assert len(lines) >= 2 and lines[-1].startswith(f"{label}: ended after "), lines
     assert lines[-1].endswith(f" of {merged['raw_requests']:,} requests)"), (lines[-1], merged["raw_requests"])
-    assert re.search(r", p95 [0-9.]+ ms, errors [0-9.]+ % ", lines[-1]), lines[-1]
+    assert re.search(r", p95 [0-9.,]+ ms, errors [0-9.]+ % ", lines[-1]), lines[-1]
     if len(gens) > 1:  # each generator's own line, but the last one's item carries the merged line
         for gen in gens[:-1]:
             assert re.search(r"=> \(item=" + re.escape(f"{scenario} on {gen}: "), stdout), gen

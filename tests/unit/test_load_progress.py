@@ -64,25 +64,43 @@ def test_the_live_reader_counts_a_growing_stream_exactly(tmp_path, step):
     assert p95 == pytest.approx(exact["p95_ms"], rel=0.006)  # one 0.5 % bin
 
 
+def test_the_live_reader_takes_a_large_backlog_a_bounded_piece_at_a_time(tmp_path):
+    live = LiveSamples(_raw("gen1"))
+    live.BLOCK, live.TEXT = 512, 4096  # the whole file in one read(), through many small pieces
+    sizes = []
+    count = live._count
+    live._count = lambda chunk: (sizes.append(len(chunk)), count(chunk))
+    live.read()
+    full = K6Samples()
+    full.feed_file(_raw("gen1"))
+    assert live.requests == full.summary()["requests"] > 0
+    assert len(sizes) > 100 and max(sizes) <= 4096 + 1000  # a piece of text plus the line it cut
+
+
+def _read_in_two(path, data: bytes, cut: int) -> LiveSamples:
+    """A LiveSamples that read `data` as k6 would have written it: `cut` bytes, then the rest."""
+    path.write_bytes(data[:cut])
+    live = LiveSamples(str(path))
+    live.read()
+    with open(path, "ab") as fh:
+        fh.write(data[cut:])
+    live.read()
+    return live
+
+
 def test_the_live_reader_reads_a_plain_stream_and_a_second_gzip_member(tmp_path):
-    plain = tmp_path / "raw.json"
     with gzip.open(_raw("gen2"), "rb") as fh:
         text = fh.read()
     half = text.index(b"\n", len(text) // 2) + 1
-    plain.write_bytes(text[:half])
-    live = LiveSamples(str(plain))
-    live.read()
-    with open(plain, "ab") as fh:
-        fh.write(text[half:])
-    live.read()
+    live = _read_in_two(tmp_path / "raw.json", text, half)
     full = K6Samples()
     full.feed_file(_raw("gen2"))
     assert live.requests == full.summary()["requests"]
-    members = tmp_path / "members.json.gz"
-    members.write_bytes(gzip.compress(text[:half]) + gzip.compress(text[half:]))
-    two = LiveSamples(str(members))
-    two.read()
-    assert two.requests == live.requests and two.hist == live.hist
+    members = gzip.compress(text[:half]) + gzip.compress(text[half:])
+    boundary = len(gzip.compress(text[:half]))
+    for cut in (boundary - 3, boundary, boundary + 1, boundary + 10):  # reads that end around the members' boundary
+        two = _read_in_two(tmp_path / f"members{cut}.json.gz", members, cut)
+        assert two.requests == live.requests and two.hist == live.hist, cut
 
 
 def test_a_writer_rewrites_its_progress_through_the_run_and_never_raises(tmp_path):
@@ -156,28 +174,32 @@ def _p(gen, state="running", requests=10, errors=1, updated=None, vus=5):
 def test_following_generators_ends_only_when_every_one_has_ended():
     follow = prog.Follow("answers", ["gen1", "gen2"])
     assert follow.line() == "answers (2 load generators): no progress yet"
-    follow.seen("gen1", _p("gen1", state="waiting", requests=0, errors=0, vus=None))
+    follow.seen("gen1", _p("gen1", state="waiting", requests=0, errors=0, vus=None), 100.0)
     follow.job("gen2", False)
     assert follow.line() == ("answers (2 load generators): waiting for the common start at 2026-12-01T09:00:03Z; "
                              "gen2: no progress yet")
-    follow.seen("gen1", _p("gen1"))
-    follow.seen("gen2", _p("gen2", requests=30, errors=0))
+    follow.seen("gen1", _p("gen1", updated=1.0), 110.0)
+    follow.seen("gen2", _p("gen2", requests=30, errors=0, updated=1.0), 110.0)
     line = follow.line()
     assert line.startswith("answers (2 load generators): 40 s of 161 s, 10 VUs, 5.0 req/s, p95 ")
     assert line.endswith("errors 2.50 % (1 of 40 requests)") and not follow.done
     assert follow.line("gen2").startswith("answers on gen2: 40 s of 161 s, 5 VUs, 2.5 req/s")
-    follow.seen("gen1", _p("gen1", state="done"))
+    follow.seen("gen1", _p("gen1", state="done", vus=1, updated=2.0), 120.0)
     assert not follow.done
-    # gen2 stops writing: stale, its job is asked and has finished
-    follow.seen("gen2", _p("gen2", updated=time.time() - prog.STALE_S - 1))
-    assert follow.stale("gen2", time.time()) and not follow.stale("gen1", time.time())
+    # while gen2 runs, the generator that ended no longer adds its VUs and rate; its requests stay counted
+    assert follow.line().startswith("answers (2 load generators): 40 s of 161 s, 5 VUs, 2.5 req/s")
+    # gen2 stops rewriting its progress: stale by the controller's own clock (never the generator's),
+    # so its job is asked, and has finished
+    follow.seen("gen2", _p("gen2", requests=30, errors=0, updated=1.0), 110.0 + prog.STALE_S)
+    assert not follow.stale("gen2", 110.0 + prog.STALE_S)
+    assert follow.stale("gen2", 111.0 + prog.STALE_S) and not follow.stale("gen1", 121.0)
     follow.job("gen2", True, "failed")
     assert follow.done and "gen2: its load has ended (failed)" in follow.line()
 
 
 def test_an_unreachable_generator_is_named_and_given_up_after_some_rounds():
     follow = prog.Follow("submit", ["localhost"])
-    follow.seen("localhost", _p("localhost", state="done"))
+    follow.seen("localhost", _p("localhost", state="done"), 1.0)
     assert follow.done and follow.line().startswith("submit: ended after 40 s, 5 VUs")
     other = prog.Follow("submit", ["gen1"])
     for _round in range(prog.UNREACHABLE_ROUNDS):
@@ -185,8 +207,8 @@ def test_an_unreachable_generator_is_named_and_given_up_after_some_rounds():
         other.lost("gen1", "ssh: connect to host gen1 port 22: No route to host")
     assert other.done and other.line() == ("submit: no progress yet; gen1: progress not read "
                                            "(ssh: connect to host gen1 port 22: No route to host)")
-    other.seen("gen1", _p("gen1"))  # back: followed again, named no more
-    assert other.unreachable["gen1"] == 0 and "not read" not in other.line()
+    other.seen("gen1", _p("gen1"), 2.0)  # back, and still running: followed again, named no more
+    assert not other.done and other.unreachable["gen1"] == 0 and "not read" not in other.line()
 
 
 def test_the_process_is_ticked_while_it_runs_and_stopped_at_its_bound(tmp_path):

@@ -359,17 +359,18 @@ class LoadManager:
             except BaseException:
                 progress.done(False)
                 raise
-            progress.done(True)
-            if progress.error:
-                self.warnings.append(f"the load's progress could not be followed ({progress.error}); "
-                                     f"its evidence is not affected.")
         finally:  # the cohort is retired whatever happened to the load
             if cohort_mgr is not None and plan["cohort"]["method"] != "none" and plan["cohort"]["retire_after"]:
                 retired = self._retire(cohort_mgr)
         if plan["exam"]:
             result["cohort"] = {**cohort_mgr.describe(), "provisioned": provisioned, "retired": retired}
             self._write_result(out_dir, result)
-        if self.p.get("fail_on_thresholds") and not result["thresholds_passed"]:
+        failing = bool(self.p.get("fail_on_thresholds") and not result["thresholds_passed"])
+        progress.done(not failing)
+        if progress.error:
+            self.warnings.append(f"the load's progress could not be followed ({progress.error}); "
+                                 f"its evidence is not affected.")
+        if failing:
             failed = [k for k, ok in result["thresholds"].items() if not ok]
             raise OpsError(f"the {plan['name']} load failed its thresholds: {', '.join(failed)}.", **result)
         return {"changed": True, **result, "warnings": self.warnings}

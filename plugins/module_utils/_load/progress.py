@@ -109,8 +109,10 @@ def merge(progress: list[dict]) -> dict:
             hist[key] = hist.get(key, 0) + int(n)
     requests = sum(int(p.get("requests") or 0) for p in progress)
     errors = sum(int(p.get("errors") or 0) for p in progress)
-    vus = [p["vus"] for p in progress if p.get("vus") is not None]
-    rates = [p["rps"] for p in progress if p.get("rps") is not None]
+    # VUs and the rate are now's: while some generator runs, those that ended no longer add theirs
+    now = [p for p in progress if p.get("state") == "running"] or progress
+    vus = [p["vus"] for p in now if p.get("vus") is not None]
+    rates = [p["rps"] for p in now if p.get("rps") is not None]
     elapsed = [p["elapsed_s"] for p in progress if p.get("elapsed_s") is not None]
     return {"states": sorted({p.get("state") for p in progress}),
             "elapsed_s": max(elapsed) if elapsed else None,
@@ -159,18 +161,26 @@ class Follow:
         self.notes: dict[str, str] = {}
         self.unreachable: dict[str, int] = {}
         self.ended: set[str] = set()
+        self._changed: dict[str, tuple] = {}  # gen -> (its last `updated`, when it changed, our monotonic clock)
 
-    def seen(self, gen: str, progress: dict) -> None:
+    def seen(self, gen: str, progress: dict, now: float) -> None:
+        """Its progress as read at `now` (the controller's monotonic clock: never compared with the
+        generator's own clock)."""
         self.progress[gen] = progress
         self.unreachable[gen] = 0
         self.notes.pop(gen, None)
+        if self._changed.get(gen, (None,))[0] != progress.get("updated"):
+            self._changed[gen] = (progress.get("updated"), now)
         if progress.get("state") == "done":
             self.ended.add(gen)
+        else:  # back after it was given up as unreachable: followed again
+            self.ended.discard(gen)
 
     def stale(self, gen: str, now: float) -> bool:
-        """Whether the job itself must be asked: no progress yet, or none written for STALE_S."""
-        p = self.progress.get(gen)
-        return p is None or now - float(p.get("updated") or 0) > STALE_S
+        """Whether the job itself must be asked: no progress yet, or none rewritten for STALE_S (by the
+        controller's monotonic clock `now`)."""
+        changed = self._changed.get(gen)
+        return gen not in self.progress or changed is None or now - changed[1] > STALE_S
 
     def job(self, gen: str, finished: bool, msg: str = "") -> None:
         """What the generator's job said when its progress was missing or stale."""
