@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 import uuid
@@ -23,6 +24,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 API = "http://127.0.0.1:18080"
 PROJECT = "exam_platform"
+STATE = os.path.join(ROOT, ".lab")
+INVENTORY = os.path.join(ROOT, "inventories", "local")
+# A second copy of the lab (same image, shape and profile; its own project, ports and state), which
+# the suite deploys for its second worker so the two workers share the lab's long tests
+# (fixture lab2, xdist group lab-b). Its inventory is the local one with these values on top.
+LAB2 = {"host": "lab2", "project": "exam_platform_a2", "http_port": 18280, "pg_port": 15632, "redis_port": 16579,
+        "state_dir": os.path.join(STATE, "a2")}
 COHORT_DOMAIN = "cohort.examday.invalid"
 # Modules that take the platform profile (the `platform` option).
 PROFILE_MODULES = ("student_flow", "platform_status", "exam_mode", "background_jobs", "fault", "load",
@@ -39,14 +47,22 @@ def pytest_collection_modifyitems(items):
         if "/integration/" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
             used = set(getattr(item, "fixturenames", ()))  # every fixture the test needs, directly or not
-            group = "lab-b" if "labb" in used else "lab" if "lab" in used else None
+            if "lab" in used and ("labb" in used or "lab2" in used):
+                raise pytest.UsageError(f"{item.nodeid} uses the lab and another lab: its worker could not hold both")
+            group = "lab-b" if "labb" in used or "lab2" in used else "lab" if "lab" in used else None
             if group:  # a test that needs no lab (the tarball, the docs lint) runs wherever a worker is free
                 item.add_marker(pytest.mark.xdist_group(group))
 
 
 class Lab:
-    def __init__(self):
-        self.api = API
+    """One copy of the lab: the local inventory's (host lab), or another (lab2) with its own inventory,
+    project, ports and state folder."""
+
+    def __init__(self, host: str = "lab", inventory: str = INVENTORY, api: str = API, project: str = PROJECT,
+                 pg_port: int = 15432, state_dir: str = STATE):
+        self.host, self.inventory, self.api, self.project = host, inventory, api, project
+        self.pg_port, self.state_dir = pg_port, state_dir
+        self.ledger = os.path.join(state_dir, "faults")
         self.docker = docker.from_env()
         self._ips = itertools.count(1)
         self._students = itertools.count(1)
@@ -54,7 +70,7 @@ class Lab:
 
     # ------------------------------------------------------------ control
     def playbook(self, playbook: str, *args: str, check: bool = True, env: dict | None = None):
-        cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventories", "local"),
+        cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", self.inventory,
                os.path.join(ROOT, "playbooks", playbook), *args]
         # evidence and records go to the working directory's reports/ (PWD): the checkout's here
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
@@ -75,11 +91,11 @@ class Lab:
         if name in PROFILE_MODULES and "platform" not in args:
             args = {**args, "platform": "{{ examday_platform }}"}
         oneline = [] if "--diff" in flags else ["-o"]
-        cmd = [os.path.join(VENV_BIN, "ansible"), "lab", "-i", os.path.join(ROOT, "inventories", "local"),
+        cmd = [os.path.join(VENV_BIN, "ansible"), self.host, "-i", self.inventory,
                "-m", f"examday.ops.{name}", "-a", json.dumps(args), *oneline, *flags]
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
                               env={**os.environ, "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"})
-        m = re.search(r"^lab \| [A-Z!]+ => ", proc.stdout, flags=re.M)
+        m = re.search(rf"^{re.escape(self.host)} \| [A-Z!]+ => ", proc.stdout, flags=re.M)
         if not m:
             raise AssertionError(f"no result from {name}: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
         result, _end = json.JSONDecoder().raw_decode(proc.stdout[m.end():])
@@ -97,12 +113,14 @@ class Lab:
         self.wait_ready()
 
     def compose(self, *args: str) -> subprocess.CompletedProcess:
+        if self.host != "lab":
+            raise AssertionError("compose is the lab's own (./examday compose); use the lab playbook on another copy")
         return subprocess.run([os.path.join(ROOT, "examday"), "compose", *args], cwd=ROOT, capture_output=True,
                               text=True, timeout=300, check=True)
 
     def containers(self, service: str, all_states: bool = False) -> list:
         found = self.docker.containers.list(all=all_states, filters={"label": [
-            f"com.docker.compose.project={PROJECT}", f"com.docker.compose.service={service}"]})
+            f"com.docker.compose.project={self.project}", f"com.docker.compose.service={service}"]})
         return sorted(found, key=lambda c: c.name)
 
     def logs_since(self, container, since: float) -> list[dict]:
@@ -144,11 +162,11 @@ class Lab:
 
     # ------------------------------------------------------------ data
     def secret(self, name: str) -> str:
-        with open(os.path.join(ROOT, ".lab", "secrets", name), encoding="utf-8") as fh:
+        with open(os.path.join(self.state_dir, "secrets", name), encoding="utf-8") as fh:
             return fh.read().strip()
 
     def sql(self, query: str, params=None) -> list[tuple]:
-        with psycopg.connect(host="127.0.0.1", port=15432, dbname="exam_platform", user="exam_user",
+        with psycopg.connect(host="127.0.0.1", port=self.pg_port, dbname="exam_platform", user="exam_user",
                              password=self.secret("db_password"), autocommit=True,
                              application_name="examday_tests") as conn:
             cur = conn.execute(query, params)
@@ -239,6 +257,45 @@ def lab():
         helper.http.close()
 
 
+def lab2_inventory() -> str:
+    """The local inventory, copied with its host named lab2 and LAB2's project, ports and state on
+    top (the copy lives in LAB2's state folder, rewritten each session)."""
+    folder = os.path.join(LAB2["state_dir"], "inventory")
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(INVENTORY, folder)
+    hosts = os.path.join(folder, "hosts.yml")
+    with open(hosts, encoding="utf-8") as fh:
+        text = fh.read()
+    with open(hosts, "w", encoding="utf-8") as fh:
+        fh.write(re.sub(r"^(\s+)lab:$", rf"\1{LAB2['host']}:", text, count=1, flags=re.M))
+    state, image_env = LAB2["state_dir"], os.path.join(STATE, "image.env")
+    top = {"examday_repo_root": ROOT, "lab_state_dir": state, "lab_image_env": image_env,
+           "lab_project": LAB2["project"], "lab_http_port": LAB2["http_port"], "lab_pg_port": LAB2["pg_port"],
+           "lab_redis_port": LAB2["redis_port"], "examday_compose_project": LAB2["project"],
+           "examday_exam_mode_env": {"file": os.path.join(state, "backend.env"),
+                                     "compose_files": [os.path.join(ROOT, "lab", "compose.yaml")],
+                                     "env_files": [image_env]},
+           "examday_job_state_file": os.path.join(state, "background_jobs.json"),
+           "examday_net_tool_image": "{{ lookup('ansible.builtin.ini', 'LAB_IMAGE', type='properties', file='"
+                                     + image_env + "') }}"}
+    with open(os.path.join(folder, "group_vars", "all", "zz_lab2.yml"), "w", encoding="utf-8") as fh:
+        json.dump(top, fh)  # JSON is YAML; the last file of group_vars/all wins
+    return folder
+
+
+@pytest.fixture(scope="session")
+def lab2():
+    """A second copy of the lab for the second worker (LAB2), deployed (or reset) by playbooks/lab.yml;
+    the tests that use it run in the worker of lab-b."""
+    with exclusive("lab2"):
+        helper = Lab(LAB2["host"], lab2_inventory(), f"http://127.0.0.1:{LAB2['http_port']}", LAB2["project"],
+                     LAB2["pg_port"], LAB2["state_dir"])
+        helper.playbook("lab.yml", "-e", "lab_action=reset")
+        helper.wait_ready()
+        yield helper
+        helper.http.close()
+
+
 def flat(text: str) -> str:
     """Ansible's YAML output wraps long messages: compare them with whitespace made single spaces."""
     return " ".join(text.split())
@@ -250,12 +307,12 @@ def lab_image() -> str:
 
 
 @pytest.fixture(scope="session")
-def loadgen(lab, tmp_path_factory):
+def loadgen(tmp_path_factory):
     """Two load-generator hosts of the test's own: containers of the lab image (Python, no k6 of its
     own) with the venv's k6 binary mounted, on the host's network (the lab's loopback ports), that
     Ansible reaches through community.docker's docker connection plugin (scripts/setup.sh). Yields
     the inventory that puts them in the group examday_loadgen; they are removed by id at the end."""
-    client = lab.docker
+    client = docker.from_env()
     started = []
     try:
         for _n in range(2):
@@ -278,3 +335,10 @@ def clean_defects(lab):
     """Any test that switches defects on leaves the lab without them."""
     yield lab
     lab.set_defects()
+
+
+@pytest.fixture
+def clean_defects2(lab2):
+    """The same for the second copy of the lab."""
+    yield lab2
+    lab2.set_defects()

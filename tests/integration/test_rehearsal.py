@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.integration.conftest import ROOT, VENV_BIN, flat, lab_image
+from tests.integration.conftest import LAB2, ROOT, VENV_BIN, flat, lab_image
 
 REPORTS = os.path.join(ROOT, "reports")
 LEDGER = os.path.join(ROOT, ".lab", "faults")
@@ -20,7 +20,8 @@ LEDGER = os.path.join(ROOT, ".lab", "faults")
 
 def secrets() -> dict[str, str]:
     out = {}
-    for path in glob.glob(os.path.join(ROOT, ".lab", "secrets", "*")):
+    for path in glob.glob(os.path.join(ROOT, ".lab", "secrets", "*")) + \
+            glob.glob(os.path.join(LAB2["state_dir"], "secrets", "*")):  # the lab's, and its second copy's
         with open(path, encoding="utf-8") as fh:
             out[os.path.basename(path)] = fh.read().strip()
     return out
@@ -46,9 +47,10 @@ def artifacts(directory: str) -> dict[str, str]:
 
 
 def run_rehearsal(lab, *extra: str):
-    before = set(glob.glob(os.path.join(REPORTS, "rehearsal-lab-[0-9]*")))
+    pattern = os.path.join(REPORTS, f"rehearsal-{lab.host}-[0-9]*")
+    before = set(glob.glob(pattern))
     proc = lab.playbook("rehearsal.yml", *extra, check=False)
-    made = sorted(set(glob.glob(os.path.join(REPORTS, "rehearsal-lab-[0-9]*"))) - before)
+    made = sorted(set(glob.glob(pattern)) - before)
     assert len(made) == 1, f"one evidence directory expected, got {made}:\n{proc.stdout[-3000:]}"
     with open(os.path.join(made[0], "report.json"), encoding="utf-8") as fh:
         report = json.load(fh)
@@ -109,10 +111,12 @@ def assert_followed(stdout: str, directory: str, scenario: str, label: str, gens
     assert "\x1b" not in stdout
 
 
-def test_quick_rehearsal_of_a_healthy_lab_is_go(lab, loadgen):
+def test_quick_rehearsal_of_a_healthy_lab_is_go(lab2, loadgen):
     """The rehearsal with k6 on two load-generator hosts of the test's own (containers reached through
     community.docker's connection plugin): GO, with each scenario split over both and merged exactly.
-    The default, k6 on the controller, is lab-b's rehearsal (test_lab_b.py)."""
+    The default, k6 on the controller, is lab-b's rehearsal (test_lab_b.py). On the second copy of the
+    lab, in the second worker."""
+    lab = lab2
     proc, directory, report = run_rehearsal(lab, "-i", loadgen)
     assert_split_over_generators(directory, ["gen1", "gen2"])
     for scenario in ("sessions", "submit"):
@@ -154,7 +158,7 @@ def test_quick_rehearsal_of_a_healthy_lab_is_go(lab, loadgen):
     assert "**Status**: [x] GO  [ ] NO-GO" in markdown and "[Number]" not in markdown
 
     # Nothing left behind: no active fault, EXAM_MODE off again, the worker back, every service up.
-    assert not active_faults()
+    assert not active_faults(lab.ledger)
     assert lab.flag() in (None, False, "false")
     assert lab.worker_running()
     assert len(lab.containers("backend")) == 2 and lab.containers("redis") and lab.containers("postgres")
@@ -176,7 +180,7 @@ def small(faults: list | None = None, load: dict | None = None, **extra) -> str:
     })
 
 
-def test_defects_stale_overwrites_and_lying_readiness_are_each_named(clean_defects, loadgen):
+def test_defects_stale_overwrites_and_lying_readiness_are_each_named(clean_defects2, loadgen):
     """One rehearsal of a lab with five defects, each caught by its own gate with its own evidence:
     - submits that are not idempotent, the database's duplicate-submit check switched off, so the load's
       own evidence (double submits answered differently) decides "idempotent submits";
@@ -186,8 +190,9 @@ def test_defects_stale_overwrites_and_lying_readiness_are_each_named(clean_defec
       with both request ids;
     - readiness that says ok while the database is stopped for 10 s: "readiness tells the truth" fails
       with the times, and the students' outage and recovery are measured.
-    The load comes from two load-generator hosts: reconciliation reads both generators' writes."""
-    lab = clean_defects
+    The load comes from two load-generator hosts: reconciliation reads both generators' writes. On the
+    second copy of the lab, in the second worker."""
+    lab = clean_defects2
     lab.set_defects("nonidempotent_submit", "answers_lost_without_redis", "unordered_writes", "slow_answers",
                     "ready_lies")
     faults = [{"name": "Redis stopped", "fault": "stop", "target": {"role": "redis"}, "duration": 10, "allowance": 5},
@@ -229,7 +234,7 @@ def test_defects_stale_overwrites_and_lying_readiness_are_each_named(clean_defec
     with open(os.path.join(directory, "report.md"), encoding="utf-8") as fh:
         assert "readiness said ok while students failed" in fh.read()
 
-    assert not active_faults() and lab.containers("postgres") and lab.containers("redis")
+    assert not active_faults(lab.ledger) and lab.containers("postgres") and lab.containers("redis")
     assert lab.flag() in (None, False, "false")
     assert_no_secret({**artifacts(directory), "ansible stdout": proc.stdout, "ansible stderr": proc.stderr})
 
