@@ -5,7 +5,8 @@
 over (round, generator) pairs with the generator as delegate_to, and each item reads that
 generator's progress.json (slurp, on its own connection, so remote generators work as local ones).
 One worker process runs all the items of a loop, so the rounds' state is kept here between items:
-on a round's first generator the plugin waits for the round's time, on its last it returns the line
+on a round's first generator the plugin waits for the round's time (shorter when every generator is
+expected to end within it: progress.Follow.round_s), on its last it returns the line
 merged over every generator and whether all have ended (the task's loop_control.break_when). A
 generator whose progress is missing or stale is asked through its async job. Nothing here changes
 anything, and a generator that cannot be read is named in the line, never a failed task."""
@@ -60,8 +61,8 @@ class ActionModule(ModuleRunner, ActionBase):
         follow, round_start = _FOLLOWS.get(scenario, (None, 0.0))
         if follow is None or (rnd == 0 and index == 0) or follow.generators != gens:
             follow, round_start = _progress.Follow(scenario, gens), time.monotonic()
-        elif index == 0:
-            time.sleep(max(0.0, round_start + interval - time.monotonic()))
+        elif index == 0:  # the previous round's length, decided by what it read (shorter near the end)
+            time.sleep(max(0.0, round_start + follow.round_s(interval, round_start) - time.monotonic()))
             round_start = time.monotonic()
         _FOLLOWS[scenario] = (follow, round_start)
         if gen not in follow.ended:  # one that ended keeps its last progress: not read again

@@ -26,11 +26,16 @@ API = "http://127.0.0.1:18080"
 PROJECT = "exam_platform"
 STATE = os.path.join(ROOT, ".lab")
 INVENTORY = os.path.join(ROOT, "inventories", "local")
-# A second copy of the lab (same image, shape and profile; its own project, ports and state), which
-# the suite deploys for its second worker so the two workers share the lab's long tests
-# (fixture lab2, xdist group lab-b). Its inventory is the local one with these values on top.
-LAB2 = {"host": "lab2", "project": "exam_platform_a2", "http_port": 18280, "pg_port": 15632, "redis_port": 16579,
-        "state_dir": os.path.join(STATE, "a2")}
+# Copies of the lab (same image, shape and profile; each its own project, ports and state) that the
+# suite deploys so that three workers share the lab's long tests: lab2 runs in lab-b's worker (xdist
+# group lab-b), lab3 in a third (group lab-c). The inventory of each is the local one with its
+# values on top (lab_copy_inventory).
+COPIES = {
+    "lab2": {"host": "lab2", "project": "exam_platform_a2", "http_port": 18280, "pg_port": 15632, "redis_port": 16579,
+             "state_dir": os.path.join(STATE, "a2"), "group": "lab-b"},
+    "lab3": {"host": "lab3", "project": "exam_platform_a3", "http_port": 18380, "pg_port": 15732, "redis_port": 16679,
+             "state_dir": os.path.join(STATE, "a3"), "group": "lab-c"},
+}
 COHORT_DOMAIN = "cohort.examday.invalid"
 # Modules that take the platform profile (the `platform` option).
 PROFILE_MODULES = ("student_flow", "platform_status", "exam_mode", "background_jobs", "fault", "load",
@@ -47,15 +52,17 @@ def pytest_collection_modifyitems(items):
         if "/integration/" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
             used = set(getattr(item, "fixturenames", ()))  # every fixture the test needs, directly or not
-            if "lab" in used and ("labb" in used or "lab2" in used):
-                raise pytest.UsageError(f"{item.nodeid} uses the lab and another lab: its worker could not hold both")
-            group = "lab-b" if "labb" in used or "lab2" in used else "lab" if "lab" in used else None
+            labs = [name for name in ("lab", "labb", *COPIES) if name in used]
+            if len(labs) > 1 and set(labs) != {"labb", "lab2"}:  # lab-b and lab2 share a worker
+                raise pytest.UsageError(f"{item.nodeid} uses {' and '.join(labs)}: one worker cannot hold them all")
+            group = {"lab": "lab", "labb": "lab-b", **{n: c["group"] for n, c in COPIES.items()}}.get(labs[0]) \
+                if labs else None
             if group:  # a test that needs no lab (the tarball, the docs lint) runs wherever a worker is free
                 item.add_marker(pytest.mark.xdist_group(group))
 
 
 class Lab:
-    """One copy of the lab: the local inventory's (host lab), or another (lab2) with its own inventory,
+    """One copy of the lab: the local inventory's (host lab), or another (COPIES) with its own inventory,
     project, ports and state folder."""
 
     def __init__(self, host: str = "lab", inventory: str = INVENTORY, api: str = API, project: str = PROJECT,
@@ -257,43 +264,55 @@ def lab():
         helper.http.close()
 
 
-def lab2_inventory() -> str:
-    """The local inventory, copied with its host named lab2 and LAB2's project, ports and state on
-    top (the copy lives in LAB2's state folder, rewritten each session)."""
-    folder = os.path.join(LAB2["state_dir"], "inventory")
+def lab_copy_inventory(copy: dict) -> str:
+    """The local inventory, copied with its host renamed and the copy's project, ports and state on
+    top (the copy lives in the copy's state folder, rewritten each session)."""
+    folder = os.path.join(copy["state_dir"], "inventory")
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(INVENTORY, folder)
     hosts = os.path.join(folder, "hosts.yml")
     with open(hosts, encoding="utf-8") as fh:
         text = fh.read()
     with open(hosts, "w", encoding="utf-8") as fh:
-        fh.write(re.sub(r"^(\s+)lab:$", rf"\1{LAB2['host']}:", text, count=1, flags=re.M))
-    state, image_env = LAB2["state_dir"], os.path.join(STATE, "image.env")
+        fh.write(re.sub(r"^(\s+)lab:$", rf"\1{copy['host']}:", text, count=1, flags=re.M))
+    state, image_env = copy["state_dir"], os.path.join(STATE, "image.env")
     top = {"examday_repo_root": ROOT, "lab_state_dir": state, "lab_image_env": image_env,
-           "lab_project": LAB2["project"], "lab_http_port": LAB2["http_port"], "lab_pg_port": LAB2["pg_port"],
-           "lab_redis_port": LAB2["redis_port"], "examday_compose_project": LAB2["project"],
+           "lab_project": copy["project"], "lab_http_port": copy["http_port"], "lab_pg_port": copy["pg_port"],
+           "lab_redis_port": copy["redis_port"], "examday_compose_project": copy["project"],
            "examday_exam_mode_env": {"file": os.path.join(state, "backend.env"),
                                      "compose_files": [os.path.join(ROOT, "lab", "compose.yaml")],
                                      "env_files": [image_env]},
            "examday_job_state_file": os.path.join(state, "background_jobs.json"),
            "examday_net_tool_image": "{{ lookup('ansible.builtin.ini', 'LAB_IMAGE', type='properties', file='"
                                      + image_env + "') }}"}
-    with open(os.path.join(folder, "group_vars", "all", "zz_lab2.yml"), "w", encoding="utf-8") as fh:
+    with open(os.path.join(folder, "group_vars", "all", "zz_lab_copy.yml"), "w", encoding="utf-8") as fh:
         json.dump(top, fh)  # JSON is YAML; the last file of group_vars/all wins
     return folder
 
 
-@pytest.fixture(scope="session")
-def lab2():
-    """A second copy of the lab for the second worker (LAB2), deployed (or reset) by playbooks/lab.yml;
-    the tests that use it run in the worker of lab-b."""
-    with exclusive("lab2"):
-        helper = Lab(LAB2["host"], lab2_inventory(), f"http://127.0.0.1:{LAB2['http_port']}", LAB2["project"],
-                     LAB2["pg_port"], LAB2["state_dir"])
+def deploy_copy(name: str):
+    """A copy of the lab (COPIES[name]), deployed (or reset) by playbooks/lab.yml, for as long as the
+    session runs."""
+    copy = COPIES[name]
+    with exclusive(name):
+        helper = Lab(copy["host"], lab_copy_inventory(copy), f"http://127.0.0.1:{copy['http_port']}", copy["project"],
+                     copy["pg_port"], copy["state_dir"])
         helper.playbook("lab.yml", "-e", "lab_action=reset")
         helper.wait_ready()
         yield helper
         helper.http.close()
+
+
+@pytest.fixture(scope="session")
+def lab2():
+    """The second copy of the lab; its tests run in the worker of lab-b."""
+    yield from deploy_copy("lab2")
+
+
+@pytest.fixture(scope="session")
+def lab3():
+    """The third copy of the lab; its tests run in a worker of their own (group lab-c)."""
+    yield from deploy_copy("lab3")
 
 
 def flat(text: str) -> str:

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.integration.conftest import LAB2, ROOT, VENV_BIN, flat, lab_image
+from tests.integration.conftest import COPIES, ROOT, VENV_BIN, flat, lab_image
 
 REPORTS = os.path.join(ROOT, "reports")
 LEDGER = os.path.join(ROOT, ".lab", "faults")
@@ -20,10 +20,10 @@ LEDGER = os.path.join(ROOT, ".lab", "faults")
 
 def secrets() -> dict[str, str]:
     out = {}
-    for path in glob.glob(os.path.join(ROOT, ".lab", "secrets", "*")) + \
-            glob.glob(os.path.join(LAB2["state_dir"], "secrets", "*")):  # the lab's, and its second copy's
+    for path in [p for state in [os.path.join(ROOT, ".lab")] + [c["state_dir"] for c in COPIES.values()]
+                 for p in glob.glob(os.path.join(state, "secrets", "*"))]:  # the lab's, and its copies'
         with open(path, encoding="utf-8") as fh:
-            out[os.path.basename(path)] = fh.read().strip()
+            out[os.path.relpath(path, ROOT)] = fh.read().strip()  # by path: every copy's own is checked
     return out
 
 
@@ -111,12 +111,12 @@ def assert_followed(stdout: str, directory: str, scenario: str, label: str, gens
     assert "\x1b" not in stdout
 
 
-def test_quick_rehearsal_of_a_healthy_lab_is_go(lab2, loadgen):
+def test_quick_rehearsal_of_a_healthy_lab_is_go(lab3, loadgen):
     """The rehearsal with k6 on two load-generator hosts of the test's own (containers reached through
     community.docker's connection plugin): GO, with each scenario split over both and merged exactly.
-    The default, k6 on the controller, is lab-b's rehearsal (test_lab_b.py). On the second copy of the
-    lab, in the second worker."""
-    lab = lab2
+    The default, k6 on the controller, is lab-b's rehearsal (test_lab_b.py). On the third copy of the
+    lab, in a worker of its own."""
+    lab = lab3
     proc, directory, report = run_rehearsal(lab, "-i", loadgen)
     assert_split_over_generators(directory, ["gen1", "gen2"])
     for scenario in ("sessions", "submit"):
@@ -239,11 +239,12 @@ def test_defects_stale_overwrites_and_lying_readiness_are_each_named(clean_defec
     assert_no_secret({**artifacts(directory), "ansible stdout": proc.stdout, "ansible stderr": proc.stderr})
 
 
-def test_a_crashed_phase_the_inventory_p95_and_an_empty_fault_schedule_are_each_named(lab):
+def test_a_crashed_phase_the_inventory_p95_and_an_empty_fault_schedule_are_each_named(lab3):
     """A healthy lab, a short load and no fault at all: a custom integrity check with a typo crashes the
     integrity phase, which is named with its error while the gates that lost their evidence say so; the
     inventory's p95 of 1 ms fails both k6's threshold and the latency gate (one threshold source); the
-    fault gates pass and say that no fault was planned."""
+    fault gates pass and say that no fault was planned. On the third copy of the lab."""
+    lab = lab3
     tiny = {"sessions": {"vus": 3, "duration": "5s", "pace": 6.5},
             "answers": {"vus": 5, "think_time": 1, "duration": "10s"},
             "submit": {"vus": 5, "duration": "5s", "pace": 13}}
@@ -268,7 +269,7 @@ def test_a_crashed_phase_the_inventory_p95_and_an_empty_fault_schedule_are_each_
     with open(os.path.join(directory, "report.md"), encoding="utf-8") as fh:
         assert "**Phases that failed**" in fh.read()
     assert "NO-GO" in proc.stdout and "integrity" in proc.stdout
-    assert not active_faults() and lab.flag() in (None, False, "false")
+    assert not active_faults(lab.ledger) and lab.flag() in (None, False, "false")
 
 
 @pytest.mark.parametrize("extra, words", [
@@ -311,11 +312,12 @@ def test_an_unreachable_load_generator_is_named_before_anything_changes(lab, loa
         assert not os.path.exists(os.path.join(made, "load")), made
 
 
-def test_a_load_generator_that_fails_while_loading_is_a_named_problem(lab, loadgen, tmp_path):
+def test_a_load_generator_that_fails_while_loading_is_a_named_problem(lab3, loadgen, tmp_path):
     """A generator whose k6 passes the dry run (`k6 inspect`) but fails every run, as an OOM-killed or
     broken k6 would: each scenario is a problem naming that generator and k6's own message, no
     scenario gets a merged result from the other generator's part of the load alone, and the
-    rehearsal still ends as it must (NO-GO, EXAM_MODE off, no fault left)."""
+    rehearsal still ends as it must (NO-GO, EXAM_MODE off, no fault left). On the third copy of the lab."""
+    lab = lab3
     with open(loadgen, encoding="utf-8") as fh:
         inventory = json.load(fh)
     hosts = inventory["all"]["children"]["examday_loadgen"]["hosts"]
@@ -345,4 +347,4 @@ def test_a_load_generator_that_fails_while_loading_is_a_named_problem(lab, loadg
         assert not os.path.exists(os.path.join(directory, "load", scenario, "result.json"))
         assert os.path.exists(os.path.join(directory, "load", scenario, "gen1", "result.json"))  # gen1 did its part
     assert "run_complete" in [g["id"] for g in report["gates"] if g["passed"] is False]
-    assert lab.flag() in (None, False, "false") and not active_faults() and lab.worker_running()
+    assert lab.flag() in (None, False, "false") and not active_faults(lab.ledger) and lab.worker_running()

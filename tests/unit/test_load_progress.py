@@ -197,6 +197,31 @@ def test_following_generators_ends_only_when_every_one_has_ended():
     assert follow.done and "gen2: its load has ended (failed)" in follow.line()
 
 
+def test_rounds_are_whole_until_every_generator_is_expected_to_end_within_one():
+    """A round lasts the interval, until every generator still followed may end within one (planned
+    less elapsed, counted on the controller's clock from when that progress was first seen, less the
+    WRITE_EVERY_S its progress may be old), or is ending: then END_ROUND_S, so the end (often before
+    the planned bound) shows within seconds."""
+    follow = prog.Follow("answers", ["gen1", "gen2"])
+    assert follow.round_s(10.0, 100.0) == 10.0  # nothing known yet
+    follow.seen("gen1", {**_p("gen1", state="waiting"), "elapsed_s": None}, 100.0)
+    follow.seen("gen2", {**_p("gen2", updated=1.0), "elapsed_s": 155.0}, 100.0)
+    assert follow.round_s(10.0, 100.0) == 10.0  # gen1 waits for its start: a whole round
+    follow.seen("gen1", {**_p("gen1", updated=2.0), "elapsed_s": 120.0}, 101.0)
+    assert follow.round_s(10.0, 101.0) == 10.0  # gen1 has 41 s left
+    follow.seen("gen1", {**_p("gen1", updated=3.0), "elapsed_s": 140.0}, 102.0)
+    assert follow.round_s(10.0, 102.0) == 10.0  # 21 s left as seen at 102
+    # a progress may be WRITE_EVERY_S old: short rounds once 10 s + 5 s are left (gen2 is past its end)
+    assert follow.round_s(10.0, 102.0 + 20.5 - 10.0 - prog.WRITE_EVERY_S) == 10.0
+    assert follow.round_s(10.0, 102.0 + 21.0 - 10.0 - prog.WRITE_EVERY_S) == prog.END_ROUND_S
+    assert follow.round_s(1.0, 113.0) == 1.0  # never longer than the interval
+    follow.seen("gen1", _p("gen1", state="ending", updated=4.0), 114.0)
+    follow.seen("gen2", _p("gen2", state="done", updated=4.0), 114.0)
+    assert follow.round_s(10.0, 114.0) == prog.END_ROUND_S  # ending: its evidence is being collected
+    follow.seen("gen1", _p("gen1", state="done", updated=5.0), 116.0)
+    assert follow.done
+
+
 def test_an_unreachable_generator_is_named_and_given_up_after_some_rounds():
     follow = prog.Follow("submit", ["localhost"])
     follow.seen("localhost", _p("localhost", state="done"), 1.0)

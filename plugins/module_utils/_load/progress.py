@@ -25,6 +25,7 @@ INTERVAL_S = 10.0           # how often the play prints a line (role: rehearsal_
 WRITE_EVERY_S = 5.0         # how often a running generator rewrites its progress (a line is at most this old)
 STALE_S = 45.0              # progress older than this: the run stopped writing it (ask its job instead)
 UNREACHABLE_ROUNDS = 3      # a generator unreachable this many rounds in a row is no longer followed
+END_ROUND_S = 2.0           # near every generator's planned end, rounds this short: the end is seen within seconds
 STATES = ("waiting", "running", "ending", "done")
 KEYS = ("version", "scenario", "generator", "state", "ok", "start_at", "started", "updated", "elapsed_s",
         "planned_s", "vus", "requests", "errors", "rps", "hist")
@@ -199,6 +200,25 @@ class Follow:
     @property
     def done(self) -> bool:
         return all(g in self.ended for g in self.generators)
+
+    def round_s(self, interval: float, now: float) -> float:
+        """How long the round that starts at `now` (the controller's monotonic clock) lasts: `interval`,
+        or END_ROUND_S once every generator still followed may end within one interval (by its latest
+        progress: planned less elapsed seconds, counted from when that progress was first seen, less
+        the WRITE_EVERY_S it may be old), or is past its planned end, or is ending; so the end, which
+        k6 often reaches before its planned bound, is printed within seconds rather than an interval
+        later. A generator whose progress is unknown or waiting for its start keeps rounds whole."""
+        for gen in self.generators:
+            if gen in self.ended:
+                continue
+            p = self.progress.get(gen)
+            if not p or p.get("state") not in ("running", "ending") or p.get("elapsed_s") is None \
+                    or not p.get("planned_s") or gen not in self._changed:
+                return interval
+            left = float(p["planned_s"]) - float(p["elapsed_s"]) - (now - self._changed[gen][1])
+            if p["state"] == "running" and left > interval + WRITE_EVERY_S:  # the progress may be that old
+                return interval
+        return min(interval, END_ROUND_S)
 
     def line(self, gen: str | None = None) -> str:
         """The merged line of every generator (gen None), or one generator's own."""
