@@ -110,6 +110,11 @@ setup_docker() {
     install_docker
   fi
   docker info >/dev/null 2>&1 || start_dockerd
+  local api
+  api="$(docker version --format '{{.Server.APIVersion}}')"
+  # the lab's health checks use start_interval (API 1.44, Docker Engine 25)
+  [[ "$(printf '%s\n' 1.44 "$api" | sort -V | head -1)" == 1.44 ]] \
+    || die "the lab needs Docker Engine 25 or newer (API 1.44); this engine speaks API $api."
   log "docker engine $(docker version --format '{{.Server.Version}}'), $(docker compose version --short | sed 's/^/compose /')"
 }
 
