@@ -252,15 +252,21 @@ def exclusive(name: str):
         fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-@pytest.fixture(scope="session")
-def lab():
-    """The lab, deployed (or reset to a clean state) by playbooks/lab.yml."""
-    with exclusive("lab"):
-        helper = Lab()
+def deployed(name: str, make):
+    """A lab held for the session (its lock), deployed or reset to a clean state by playbooks/lab.yml;
+    `make` builds its helper once the lock is held (a copy's inventory is written then)."""
+    with exclusive(name):
+        helper = make()
         helper.playbook("lab.yml", "-e", "lab_action=reset")
         helper.wait_ready()
         yield helper
         helper.http.close()
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """The lab, deployed (or reset to a clean state) by playbooks/lab.yml."""
+    yield from deployed("lab", Lab)
 
 
 def lab_copy_inventory(copy: dict) -> str:
@@ -289,23 +295,17 @@ def lab_copy_inventory(copy: dict) -> str:
     return folder
 
 
-def deploy_copy(name: str):
-    """A copy of the lab (COPIES[name]), deployed (or reset) by playbooks/lab.yml, for as long as the
-    session runs."""
+def copy_helper(name: str) -> Lab:
+    """The helper of a copy of the lab (COPIES[name]), with its inventory written."""
     copy = COPIES[name]
-    with exclusive(name):
-        helper = Lab(copy["host"], lab_copy_inventory(copy), f"http://127.0.0.1:{copy['http_port']}", copy["project"],
-                     copy["pg_port"], copy["state_dir"])
-        helper.playbook("lab.yml", "-e", "lab_action=reset")
-        helper.wait_ready()
-        yield helper
-        helper.http.close()
+    return Lab(copy["host"], lab_copy_inventory(copy), f"http://127.0.0.1:{copy['http_port']}", copy["project"],
+               copy["pg_port"], copy["state_dir"])
 
 
 @pytest.fixture(scope="session")
 def lab2():
     """The second copy of the lab; its tests run in the worker of lab-b."""
-    yield from deploy_copy("lab2")
+    yield from deployed("lab2", lambda: copy_helper("lab2"))
 
 
 def flat(text: str) -> str:
