@@ -66,8 +66,8 @@ molecule_scenario() { molecule test -s "$1" 2>&1 | grep -v 'is ignored'; return 
 step "molecule test -s lab (deploy the lab: converge, idempotence, verify)" molecule_scenario lab
 step "molecule test -s default (the freeze role: converge, idempotence, verify, unfreeze)" molecule_scenario default
 collect
-step "pytest: unit + integration (the lab, a copy of it and lab-b on the real Docker engine, in two workers)" \
-  pytest tests -n 2 --dist loadgroup --durations=25 "$@"
+step "pytest: unit + integration (the lab, two copies of it and lab-b on the real Docker engine, in three workers)" \
+  pytest tests -n 3 --dist loadgroup --durations=25 "$@"
 log "== every step:"
 printf '   %s\n' "${results[@]}"
 exit "$failed"

@@ -27,14 +27,17 @@ PROJECT = "exam_platform"
 STATE = os.path.join(ROOT, ".lab")
 INVENTORY = os.path.join(ROOT, "inventories", "local")
 # Copies of the lab (same image, shape and profile; each its own project, ports and state) that the
-# suite deploys so that its two workers share the lab's long tests: lab2 runs in lab-b's worker
-# (xdist group lab-b). The inventory of a copy is the local one with its values on top
-# (lab_copy_inventory). Not more workers: the suite already keeps both cores busy, and a platform
-# starved of CPU is slow for real, so a healthy lab would be judged NO-GO (docs/design.md 35).
+# suite deploys so that its three workers share the lab's long tests: lab2 runs in a worker of its
+# own (xdist group lab-c), lab3 in lab-b's. The inventory of a copy is the local one with its values
+# on top (lab_copy_inventory). Three workers keep the two cores about three-quarters busy; more would
+# starve the platforms, and a platform starved of CPU is slow for real (docs/design.md 35).
 COPIES = {
     "lab2": {"host": "lab2", "project": "exam_platform_a2", "http_port": 18280, "pg_port": 15632, "redis_port": 16579,
-             "state_dir": os.path.join(STATE, "a2"), "group": "lab-b"},
+             "state_dir": os.path.join(STATE, "a2"), "group": "lab-c"},
+    "lab3": {"host": "lab3", "project": "exam_platform_a3", "http_port": 18380, "pg_port": 15732, "redis_port": 16679,
+             "state_dir": os.path.join(STATE, "a3"), "group": "lab-b"},
 }
+GROUPS = {"lab": "lab", "labb": "lab-b", **{name: c["group"] for name, c in COPIES.items()}}  # platform: xdist group
 COHORT_DOMAIN = "cohort.examday.invalid"
 # Modules that take the platform profile (the `platform` option).
 PROFILE_MODULES = ("student_flow", "platform_status", "exam_mode", "background_jobs", "fault", "load",
@@ -43,19 +46,21 @@ PROFILE_MODULES = ("student_flow", "platform_status", "exam_mode", "background_j
 
 @pytest.hookimpl(tryfirst=True)  # pytest-xdist reads the groups in its own hook, which must run after this one
 def pytest_collection_modifyitems(items):
-    """Integration tests are marked; with pytest-xdist (`-n 2 --dist loadgroup`, scripts/test.sh) the
-    tests of each reference platform run in one worker, in order, while the other platform's and the
-    unit tests run in the other: the lab and lab-b share nothing (projects, ports, state). The lab
-    fixtures hold a lock (`exclusive`), so a scheduling that splits a lab's tests fails at once."""
+    """Integration tests are marked; with pytest-xdist (`-n 3 --dist loadgroup`, scripts/test.sh) the
+    tests of each platform (the lab, its copies, lab-b) run in the worker of its group (GROUPS), in
+    order, while the unit tests run wherever a worker is free: the platforms share nothing (projects,
+    ports, state). The lab fixtures hold a lock (`exclusive`), so a scheduling that splits a lab's
+    tests fails at once."""
     for item in items:
         if "/integration/" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
             used = set(getattr(item, "fixturenames", ()))  # every fixture the test needs, directly or not
-            labs = [name for name in ("lab", "labb", *COPIES) if name in used]
-            if len(labs) > 1 and set(labs) != {"labb", "lab2"}:  # lab-b and lab2 share a worker
-                raise pytest.UsageError(f"{item.nodeid} uses {' and '.join(labs)}: one worker cannot hold them all")
-            group = {"lab": "lab", "labb": "lab-b", **{n: c["group"] for n, c in COPIES.items()}}.get(labs[0]) \
-                if labs else None
+            labs = [name for name in GROUPS if name in used]
+            groups = sorted({GROUPS[name] for name in labs})
+            if len(groups) > 1:
+                raise pytest.UsageError(f"{item.nodeid} uses {' and '.join(labs)}, of groups {' and '.join(groups)}: "
+                                        "one worker cannot hold them all")
+            group = groups[0] if groups else None
             if group:  # a test that needs no lab (the tarball, the docs lint) runs wherever a worker is free
                 item.add_marker(pytest.mark.xdist_group(group))
 
@@ -304,8 +309,14 @@ def copy_helper(name: str) -> Lab:
 
 @pytest.fixture(scope="session")
 def lab2():
-    """The second copy of the lab; its tests run in the worker of lab-b."""
+    """The second copy of the lab; its tests run in a worker of their own (group lab-c)."""
     yield from deployed("lab2", lambda: copy_helper("lab2"))
+
+
+@pytest.fixture(scope="session")
+def lab3():
+    """The third copy of the lab; its tests run in the worker of lab-b."""
+    yield from deployed("lab3", lambda: copy_helper("lab3"))
 
 
 def flat(text: str) -> str:

@@ -97,7 +97,7 @@ class LabB:
 
 
 def locked_by_effect(lab: LabB, want: bool, timeout: float = 30) -> None:
-    """Every worker process caches the lock 5 s: several answers in a row must agree."""
+    """Every worker process caches the lock (lab_flag_cache_seconds): several answers in a row must agree."""
     deadline, streak = time.monotonic() + timeout, 0
     while time.monotonic() < deadline:
         status, code = lab.rebuild()

@@ -115,7 +115,7 @@ def test_quick_rehearsal_of_a_healthy_lab_is_go(lab2, loadgen):
     """The rehearsal with k6 on two load-generator hosts of the test's own (containers reached through
     community.docker's connection plugin): GO, with each scenario split over both and merged exactly.
     The default, k6 on the controller, is lab-b's rehearsal (test_lab_b.py). On the second copy of the
-    lab, in lab-b's worker."""
+    lab, in a worker of its own."""
     lab = lab2
     proc, directory, report = run_rehearsal(lab, "-i", loadgen)
     assert_split_over_generators(directory, ["gen1", "gen2"])
@@ -239,11 +239,12 @@ def test_defects_stale_overwrites_and_lying_readiness_are_each_named(clean_defec
     assert_no_secret({**artifacts(directory), "ansible stdout": proc.stdout, "ansible stderr": proc.stderr})
 
 
-def test_a_crashed_phase_the_inventory_p95_and_an_empty_fault_schedule_are_each_named(lab):
+def test_a_crashed_phase_the_inventory_p95_and_an_empty_fault_schedule_are_each_named(lab3):
     """A healthy lab, a short load and no fault at all: a custom integrity check with a typo crashes the
     integrity phase, which is named with its error while the gates that lost their evidence say so; the
     inventory's p95 of 1 ms fails both k6's threshold and the latency gate (one threshold source); the
-    fault gates pass and say that no fault was planned."""
+    fault gates pass and say that no fault was planned. On the third copy of the lab."""
+    lab = lab3
     tiny = {"sessions": {"vus": 3, "duration": "5s", "pace": 6.5},
             "answers": {"vus": 5, "think_time": 1, "duration": "10s"},
             "submit": {"vus": 5, "duration": "5s", "pace": 13}}
@@ -311,11 +312,12 @@ def test_an_unreachable_load_generator_is_named_before_anything_changes(lab, loa
         assert not os.path.exists(os.path.join(made, "load")), made
 
 
-def test_a_load_generator_that_fails_while_loading_is_a_named_problem(lab, loadgen, tmp_path):
+def test_a_load_generator_that_fails_while_loading_is_a_named_problem(lab2, loadgen, tmp_path):
     """A generator whose k6 passes the dry run (`k6 inspect`) but fails every run, as an OOM-killed or
     broken k6 would: each scenario is a problem naming that generator and k6's own message, no
     scenario gets a merged result from the other generator's part of the load alone, and the
-    rehearsal still ends as it must (NO-GO, EXAM_MODE off, no fault left)."""
+    rehearsal still ends as it must (NO-GO, EXAM_MODE off, no fault left). On the second copy of the lab."""
+    lab = lab2
     with open(loadgen, encoding="utf-8") as fh:
         inventory = json.load(fh)
     hosts = inventory["all"]["children"]["examday_loadgen"]["hosts"]
