@@ -59,6 +59,21 @@ class LabB:
         with open(os.path.join(STATE, "api.env"), encoding="utf-8") as fh:
             return next(line.split("=", 1)[1].strip().strip('"') for line in fh if line.startswith("EXAM_LOCK="))
 
+    def needs_up(self) -> bool:
+        """A defect switch is on (in the env file or in the running API container), or a container of
+        lab-b is not running: the lab role's `up` must put lab-b back as its other tests expect it."""
+        with open(os.path.join(STATE, "api.env"), encoding="utf-8") as fh:
+            switches = [line.strip() for line in fh if line.startswith("LABB_DEFECT_")]
+        env = subprocess.run(["docker", "inspect", "--format", "{{json .Config.Env}}", "assess_api"],
+                             capture_output=True, text=True, timeout=30, check=False).stdout
+        states = subprocess.run(["docker", "ps", "--all", "--filter", "label=com.docker.compose.project=assess",
+                                 "--format", "{{.State}}"], capture_output=True, text=True, timeout=30,
+                                check=False).stdout.split()
+        running_env = json.loads(env) if env.strip() else []
+        return (any(s.endswith('"true"') for s in switches) or any(
+            e.startswith("LABB_DEFECT_") and e.endswith("=true") for e in running_env)
+                or not states or any(state != "running" for state in states))
+
     def operator_token(self) -> str:
         body = {"login": "ops@assess.lab-b.test", "secret": self.secret("admin_password")}
         resp = self.http.post(f"{API}/auth/token", json=body, timeout=10)
@@ -121,7 +136,8 @@ def labb():
 @pytest.fixture
 def clean_b(labb):
     yield labb
-    labb.playbook("lab.yml", "-e", "lab_action=up", check=False)  # defects off again
+    if labb.needs_up():
+        labb.playbook("lab.yml", "-e", "lab_action=up", check=False)  # defects off again, every service up
     if labb.switch() or labb.env_lock() != "false":
         labb.playbook("unfreeze.yml", check=False)
 
