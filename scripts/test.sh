@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Everything CI runs, after ./examday has done the set-up: ansible-test sanity and ansible-lint
-# (production profile), which need no Docker and run in the background, beside pytest (unit tests
-# on recorded real outputs; integration tests against the lab, two copies of it and lab-b on the
-# real engine, among them the Molecule scenarios, tests/integration/test_molecule.py). The
-# background steps' output is printed when they end, and every step's result closes the output.
-# Extra arguments go to pytest (e.g. ./examday test -k exam_mode).
+# (production profile), which need no Docker and run in the background beside the Molecule
+# scenarios, then pytest (unit tests on recorded real outputs, integration tests against the lab on
+# the real engine). The background steps' output is printed when they end, and every step's result
+# closes the output. Extra arguments go to pytest (e.g. ./examday test -k exam_mode).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lib.sh
@@ -62,9 +61,13 @@ collect() {
 
 start "ansible-test sanity" bash scripts/sanity.sh
 start "ansible-lint --profile production" ansible-lint --profile production
-step "pytest: unit + integration, Molecule's scenarios among them (the lab, two copies of it and lab-b on the real Docker engine, in three workers)" \
-  pytest tests -n 3 --dist loadgroup --durations=25 "$@"
+# shellcheck disable=SC2317  # called through step
+molecule_scenario() { molecule test -s "$1" 2>&1 | grep -v 'is ignored'; return "${PIPESTATUS[0]}"; }
+step "molecule test -s lab (deploy the lab: converge, idempotence, verify)" molecule_scenario lab
+step "molecule test -s default (the freeze role: converge, idempotence, verify, unfreeze)" molecule_scenario default
 collect
+step "pytest: unit + integration (the lab, two copies of it and lab-b on the real Docker engine, in three workers)" \
+  pytest tests -n 3 --dist loadgroup --durations=25 "$@"
 log "== every step:"
 printf '   %s\n' "${results[@]}"
 exit "$failed"

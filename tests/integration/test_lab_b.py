@@ -70,9 +70,9 @@ class LabB:
                                  "--format", "{{.State}}"], capture_output=True, text=True, timeout=30,
                                 check=False).stdout.split()
         running_env = json.loads(env) if env.strip() else []
-        return (any(s.endswith('"true"') for s in switches) or any(
+        defect_on = any(s.endswith('"true"') for s in switches) or any(
             e.startswith("LABB_DEFECT_") and e.endswith("=true") for e in running_env)
-                or not states or any(state != "running" for state in states))
+        return defect_on or not states or any(state != "running" for state in states)
 
     def operator_token(self) -> str:
         body = {"login": "ops@assess.lab-b.test", "secret": self.secret("admin_password")}
